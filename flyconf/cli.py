@@ -1,0 +1,210 @@
+"""The command line: argument parsing, calling the library, choosing a reporter, the exit code.
+
+Exit codes: 0 nothing at or above ``--fail-on`` was found; 1 something was;
+2 usage error or internal failure (one line on stderr, a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import NoReturn, Sequence
+
+from flyconf._version import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"flyconf: error: {message}\n")
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="flyconf",
+        description="Lint Fly.io fly.toml files with the Dockerfiles and start scripts they deploy.",
+    )
+    parser.add_argument("--version", action="version", version=f"flyconf {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    lint = sub.add_parser("lint", help="check fly.toml files (the default paths: the current directory)",
+                          description="Check fly.toml files and directories (searched recursively).")
+    lint.add_argument("paths", nargs="*", metavar="PATH",
+                      help="files or directories to check; '-' reads standard input (default: .)")
+    lint.add_argument("--format", choices=("text", "concise", "json", "sarif", "github"), default="text",
+                      help="output format (default: text)")
+    lint.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    lint.add_argument("--fail-on", choices=("error", "warning", "info"), default="warning",
+                      help="lowest severity that makes the exit code 1 (default: warning)")
+    lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
+    lint.add_argument("--select", type=_csv, metavar="RULES",
+                      help="only these rules: comma-separated codes, code prefixes or names (e.g. FC1,sqlite-not-on-volume)")
+    lint.add_argument("--ignore", type=_csv, metavar="RULES", default=[],
+                      help="skip these rules: comma-separated codes, code prefixes or names")
+    lint.add_argument("--stdin-filename", metavar="NAME", default=None,
+                      help="the file name to report (and to pick the file's kind) when reading '-'")
+    lint.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                      help="colour the text output (default: auto: on a terminal, unless NO_COLOR is set)")
+    lint.add_argument("--statistics", action="store_true", help="print a count per rule instead of the findings")
+    lint.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+
+    rules = sub.add_parser("rules", help="list the rules, or explain some", description="List or explain rules.")
+    rules.add_argument("rules", nargs="*", metavar="RULE", help="codes or names to explain (default: list all)")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    # Fast path: no argparse set-up, no imports.
+    if args_list in (["--version"], ["-V"]):
+        print(f"flyconf {__version__}")
+        return EXIT_OK
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    debug = getattr(args, "debug", False)
+    try:
+        if args.command == "lint":
+            return _lint(args)
+        if args.command == "rules":
+            return _rules(args)
+        parser.error(f"unknown command {args.command}")
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); not an error of ours.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into exit 2
+        if debug:
+            raise
+        print(f"flyconf: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)",
+              file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_ERROR
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from flyconf.diagnostics import Severity
+    from flyconf.lint import Report, Selection, lint_bytes, run
+    from flyconf.report import render
+
+    try:
+        selection = Selection.from_keys(args.select, args.ignore)
+    except ValueError as exc:
+        print(f"flyconf: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+    paths = args.paths or ["."]
+    sources: dict[str, str] = {}
+    if "-" in paths:
+        if len(paths) > 1:
+            print("flyconf: error: '-' (standard input) cannot be combined with other paths", file=sys.stderr)
+            return EXIT_ERROR
+        name = args.stdin_filename or "fly.toml"
+        data = sys.stdin.buffer.read()
+        report = Report(diagnostics=lint_bytes(data, name, selection), files=[name])
+        sources[name] = data.decode("utf-8", errors="replace")
+    else:
+        report = run(paths, selection)
+        for d in report.diagnostics:
+            if d.path not in sources:
+                sources[d.path] = _read_quietly(d.path)
+        for skipped in report.skipped:
+            print(f"flyconf: warning: {skipped}: not a fly.toml; skipped", file=sys.stderr)
+
+    if args.statistics:
+        text = _statistics(report.diagnostics)
+    else:
+        color = args.color == "always" or (
+            args.color == "auto" and not os.environ.get("NO_COLOR") and args.output is None and sys.stdout.isatty()
+        )
+        text = render(args.format, report.diagnostics, sources=sources, color=color and args.format in ("text", "concise"),
+                      files=len(report.files))
+    if args.output:
+        from flyconf.fileio import write_atomic
+
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    if args.exit_zero:
+        return EXIT_OK
+    threshold = Severity.parse(args.fail_on)
+    failing = any(d.severity.rank >= threshold.rank for d in report.diagnostics)
+    return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _read_quietly(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _statistics(diagnostics: Sequence[object]) -> str:
+    from collections import Counter
+
+    counts = Counter((d.code, d.rule, d.severity.value) for d in diagnostics)  # type: ignore[attr-defined]
+    rows = [f"{n:5d}  {code}  {sev:<7}  {rule}" for (code, rule, sev), n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
+    return "\n".join(rows) + ("\n" if rows else "")
+
+
+def _rules(args: argparse.Namespace) -> int:
+    import json
+
+    from flyconf import registry
+
+    if args.rules:
+        chosen = []
+        for key in args.rules:
+            rule = registry.get(key)
+            if rule is None:
+                print(f"flyconf: error: unknown rule {key!r}; `flyconf rules` lists them", file=sys.stderr)
+                return EXIT_ERROR
+            chosen.append(rule)
+    else:
+        chosen = registry.all_rules()
+
+    if args.format == "json":
+        payload = [
+            {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary,
+             "explanation": r.explanation, "bad": r.bad, "good": r.good, "fixable": r.fixable}
+            for r in chosen
+        ]
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        return EXIT_OK
+
+    if not args.rules:
+        width = max(len(r.name) for r in chosen)
+        for r in chosen:
+            fix = " (fixable)" if r.fixable else ""
+            print(f"{r.code}  {r.name:<{width}}  {r.severity.value:<7}  {r.summary}{fix}")
+        return EXIT_OK
+    for r in chosen:
+        print(f"{r.code} {r.name} ({r.severity.value}){' - fixable' if r.fixable else ''}\n")
+        print(f"{r.summary}\n")
+        print(r.explanation)
+        if r.bad:
+            print("\nBad:\n")
+            print("\n".join("    " + line for line in r.bad.splitlines()))
+        if r.good:
+            print("\nGood:\n")
+            print("\n".join("    " + line for line in r.good.splitlines()))
+        print()
+    return EXIT_OK

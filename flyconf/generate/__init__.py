@@ -1,0 +1,1 @@
+"""Generators: the start-up wrapper, Dockerfile edits and fixes."""

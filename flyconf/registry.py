@@ -1,0 +1,166 @@
+"""The rule registry: every rule is declared once, with its metadata.
+
+A rule module declares its rules with :func:`declare` and its checks with
+:func:`check`. The engine runs the checks; ``flyconf rules`` and the reporters
+read the metadata. Adding a rule touches only the module that declares it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+
+from flyconf.diagnostics import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from flyconf.sources.base import Document
+
+_CODE = re.compile(r"^FC\d{3}$")
+_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Metadata of one rule. ``code`` and ``name`` are a public interface: never change them."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    explanation: str
+    bad: str = ""
+    good: str = ""
+    fixable: bool = False
+    family: str = ""
+
+    def diagnostic(
+        self,
+        doc: "Document",
+        where: object,
+        message: str,
+        *,
+        hint: str | None = None,
+        severity: Severity | None = None,
+    ) -> Diagnostic:
+        """A finding of this rule at ``where`` in ``doc`` (a key path, an instruction or a span)."""
+        span = doc.span_of(where)
+        return Diagnostic(
+            path=doc.display_path,
+            line=span.line,
+            column=span.column,
+            end_line=span.end_line,
+            end_column=span.end_column,
+            code=self.code,
+            rule=self.name,
+            severity=severity or self.severity,
+            message=message,
+            hint=hint,
+            fixable=self.fixable,
+        )
+
+
+_RULES: dict[str, Rule] = {}
+_BY_NAME: dict[str, Rule] = {}
+
+
+def declare(
+    code: str,
+    name: str,
+    severity: str,
+    summary: str,
+    explanation: str,
+    *,
+    bad: str = "",
+    good: str = "",
+    fixable: bool = False,
+    family: str = "",
+) -> Rule:
+    """Declare a rule. Codes and names must be unique and well formed."""
+    if not _CODE.match(code):
+        raise ValueError(f"rule code {code!r} must be FC followed by three digits")
+    if not _NAME.match(name):
+        raise ValueError(f"rule name {name!r} must be kebab-case")
+    if code in _RULES or name in _BY_NAME:
+        existing = _RULES.get(code) or _BY_NAME[name]
+        if existing.code == code and existing.name == name:
+            return existing  # module imported twice under another name
+        raise ValueError(f"rule {code} {name} clashes with {existing.code} {existing.name}")
+    rule = Rule(
+        code=code,
+        name=name,
+        severity=Severity.parse(severity),
+        summary=summary,
+        explanation=_dedent(explanation),
+        bad=_dedent(bad),
+        good=_dedent(good),
+        fixable=fixable,
+        family=family,
+    )
+    _RULES[code] = rule
+    _BY_NAME[name] = rule
+    return rule
+
+
+def _dedent(text: str) -> str:
+    import textwrap
+
+    return textwrap.dedent(text).strip("\n")
+
+
+# Checks, by the kind of unit they look at: "flytoml" (one fly.toml document),
+# "app" (a fly.toml with its Dockerfile and scripts), "dockerfile", "script".
+CheckFn = Callable[..., Iterable[Diagnostic]]
+_CHECKS: dict[str, list[CheckFn]] = {}
+
+
+def check(scope: str) -> Callable[[CheckFn], CheckFn]:
+    def register(fn: CheckFn) -> CheckFn:
+        _CHECKS.setdefault(scope, []).append(fn)
+        return fn
+
+    return register
+
+
+def checks(scope: str) -> list[CheckFn]:
+    load_all()
+    return list(_CHECKS.get(scope, ()))
+
+
+_LOADED = False
+
+
+def load_all() -> None:
+    """Import every rule module so that its rules and checks are registered."""
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    import flyconf.rules  # noqa: F401  (registers on import)
+
+
+def all_rules() -> list[Rule]:
+    load_all()
+    return sorted(_RULES.values(), key=lambda r: r.code)
+
+
+def get(key: str) -> Rule | None:
+    """A rule by code (``FC101``) or name (``unknown-key``)."""
+    load_all()
+    return _RULES.get(key.upper()) or _BY_NAME.get(key.lower())
+
+
+def iter_selected(keys: Iterable[str]) -> Iterator[Rule]:
+    """Rules matching codes, code prefixes (``FC1``) or names. Raises KeyError on an unknown key."""
+    rules = all_rules()
+    for key in keys:
+        key = key.strip()
+        if not key:
+            continue
+        if key.upper() == "ALL":
+            yield from rules
+            continue
+        found = [r for r in rules if r.name == key.lower() or r.code.startswith(key.upper())]
+        if not found or (not key.upper().startswith("FC") and not any(r.name == key.lower() for r in found)):
+            raise KeyError(key)
+        yield from found

@@ -1,0 +1,73 @@
+"""The default human output: ``path:line:col: CODE [rule] message``, the source line and a caret."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Mapping, Sequence
+
+from flyconf.diagnostics import Diagnostic, Severity
+
+_RESET = "\033[0m"
+_BOLD = "\033[1m"
+_DIM = "\033[2m"
+_COLOR = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
+
+
+def render_text(
+    diagnostics: Sequence[Diagnostic],
+    *,
+    sources: Mapping[str, str],
+    color: bool = False,
+    files: int = 0,
+    concise: bool = False,
+) -> str:
+    out: list[str] = []
+    lines_cache: dict[str, list[str]] = {}
+
+    def paint(code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if color else text
+
+    for d in diagnostics:
+        head = f"{paint(_BOLD, f'{d.path}:{d.line}:{d.column}:')} {paint(_COLOR[d.severity] + _BOLD, d.code)} [{d.rule}] {d.message}"
+        out.append(head)
+        if concise:
+            continue
+        if d.path not in lines_cache:
+            lines_cache[d.path] = sources.get(d.path, "").splitlines()
+        src = lines_cache[d.path]
+        if 1 <= d.line <= len(src):
+            text = src[d.line - 1].replace("\t", " ")
+            gutter = " " * len(str(d.line))
+            if d.end_line == d.line and d.end_column is not None and d.end_column > d.column:
+                width = d.end_column - d.column
+            elif d.end_line is not None and d.end_line > d.line:
+                width = max(1, len(text) - d.column + 1)
+            else:
+                width = 1
+            caret = " " * (d.column - 1) + "^" * width
+            out.append(paint(_DIM, f"{gutter} |"))
+            out.append(f"{paint(_DIM, f'{d.line} |')} {text}")
+            out.append(f"{paint(_DIM, f'{gutter} |')} {paint(_COLOR[d.severity], caret)}")
+            if d.hint:
+                out.append(f"{gutter} = hint: {d.hint}")
+        elif d.hint:
+            out.append(f"  = hint: {d.hint}")
+        out.append("")
+    out.append(summary(diagnostics, files))
+    return "\n".join(out) + "\n"
+
+
+def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
+    where = f" in {files} file{'s' if files != 1 else ''}" if files else ""
+    if not diagnostics:
+        return f"No problems found{where}."
+    counts = Counter(d.severity for d in diagnostics)
+    parts = []
+    for sev, word in ((Severity.ERROR, "error"), (Severity.WARNING, "warning"), (Severity.INFO, "info")):
+        n = counts.get(sev, 0)
+        if n:
+            parts.append(f"{n} {word}{'s' if n != 1 and word != 'info' else ''}")
+    n = len(diagnostics)
+    fixable = sum(1 for d in diagnostics if d.fixable)
+    tail = f"; {fixable} can be fixed with `flyconf fix`" if fixable else ""
+    return f"Found {n} problem{'s' if n != 1 else ''} ({', '.join(parts)}){where}{tail}."

@@ -1,0 +1,56 @@
+"""Rules about reading files at all: I/O failures, syntax, empty files."""
+
+from flyconf.registry import declare
+
+IO_ERROR = declare(
+    "FC001",
+    "io-error",
+    "error",
+    "A file could not be read.",
+    """
+    flyconf could not read a file it was asked to lint: it does not exist, is a
+    directory, is not readable, or is too large to be a configuration file.
+    Nothing else is checked in that file.
+    """,
+    family="files",
+)
+
+TOML_SYNTAX = declare(
+    "FC002",
+    "toml-syntax",
+    "error",
+    "fly.toml is not valid TOML, not UTF-8 text, or is binary.",
+    """
+    flyctl cannot load a fly.toml that is not valid TOML: every `fly deploy`
+    fails before anything else is checked. The finding points at the line and
+    column of the fault; for a file that is not UTF-8 (or is binary), at the
+    first bad byte. flyctl itself reports only "row R column C" and stops.
+    """,
+    bad="""
+    [http_service]
+    internal_port = 8080
+    force_https = yes
+    """,
+    good="""
+    [http_service]
+    internal_port = 8080
+    force_https = true
+    """,
+    family="files",
+)
+
+EMPTY_CONFIG = declare(
+    "FC003",
+    "empty-config",
+    "warning",
+    "fly.toml has no settings at all.",
+    """
+    An empty fly.toml (or one with only comments) deploys nothing useful:
+    flyctl needs at least the app name (`app`, or `-a` on every command), and
+    without `[http_service]` or `[[services]]` the app gets no public ports.
+    Usually the file was truncated by mistake.
+    """,
+    bad="# fly.toml\n",
+    good='app = "my-app"\nprimary_region = "ams"\n\n[http_service]\ninternal_port = 8080\n',
+    family="files",
+)

@@ -1,0 +1,93 @@
+"""fly.toml documents: the parsed value and the position of every key."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from flyconf.diagnostics import Span
+from flyconf.sources.base import Document, ReadFailure
+from flyconf.sources.tomlspan import KeyPath, TomlPositions
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+@dataclass
+class FlyToml(Document):
+    """A parsed fly.toml. ``data`` is exactly what the file says (before flyctl's normalisation)."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    positions: TomlPositions | None = field(default=None, repr=False)
+
+    def span_of(self, where: object) -> Span:
+        if isinstance(where, tuple) and (not where or isinstance(where[0], str)):
+            return self.value_span(where)
+        return super().span_of(where)
+
+    def value_span(self, path: KeyPath) -> Span:
+        return self.positions.value_span(path) if self.positions else Span(1, 1)
+
+    def key_span(self, path: KeyPath) -> Span:
+        return self.positions.key_span(path) if self.positions else Span(1, 1)
+
+    def get(self, path: KeyPath, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in path:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return default
+        return node
+
+
+def parse_flytoml(text: str, display_path: str, fs_path: Any = None) -> FlyToml | ReadFailure:
+    """Parse TOML text. A syntax error is returned as a failure with the fault's line and column."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return _syntax_failure(exc, text)
+    except RecursionError:
+        return ReadFailure("syntax", "TOML is nested too deeply to read")
+    try:
+        positions = TomlPositions(text)
+    except (ValueError, IndexError):  # pragma: no cover - a scanner bug; keep linting without positions
+        positions = None
+    return FlyToml(display_path=display_path, text=text, fs_path=fs_path, data=data, positions=positions)
+
+
+def _syntax_failure(exc: Exception, text: str) -> ReadFailure:
+    raw = str(exc.args[0]) if exc.args else str(exc)
+    line = getattr(exc, "lineno", None)
+    col = getattr(exc, "colno", None)
+    msg = getattr(exc, "msg", None) or raw
+    m = _AT.search(raw)
+    if m:
+        line, col = int(m.group(1)), int(m.group(2))
+        msg = raw[: m.start()]
+    elif _AT_END.search(raw):
+        msg = _AT_END.sub("", raw)
+        lines = text.splitlines() or [""]
+        line, col = len(lines), len(lines[-1]) + 1
+    msg = msg.strip().rstrip(".")
+    hint = _syntax_hint(msg)
+    return ReadFailure("syntax", f"invalid TOML: {msg[:1].lower()}{msg[1:]}", line or 1, col or 1, hint)
+
+
+def _syntax_hint(msg: str) -> str | None:
+    low = msg.lower()
+    if "cannot declare" in low or "cannot overwrite" in low or "cannot mutate" in low:
+        return ("a key or table is defined twice; note that [mounts] and [[mounts]] cannot be mixed, "
+                "and `mounts = []` cannot be followed by a [[mounts]] table")
+    if "expected '=' after a key" in low:
+        return "each line is `key = value`; string values need quotes"
+    if "invalid value" in low:
+        return "strings need quotes: `key = \"value\"`"
+    return None
