@@ -21,11 +21,12 @@ FLYTOML = "flytoml"
 def kind_of(name: str, *, explicit: bool) -> str | None:
     """The kind of a file by its name, or None if flyconf does not lint it.
 
-    Found in a directory, only ``fly.toml`` and ``fly.*.toml`` count; named
-    explicitly, any ``.toml`` file is taken as a fly.toml.
+    Found in a directory, only ``fly.toml``, ``fly.*.toml`` and ``fly-*.toml``
+    (``fly-production.toml`` is a common spelling) count; named explicitly,
+    any ``.toml`` file is taken as a fly.toml.
     """
     base = os.path.basename(name)
-    if base == "fly.toml" or fnmatch.fnmatchcase(base, "fly.*.toml"):
+    if base == "fly.toml" or fnmatch.fnmatchcase(base, "fly.*.toml") or fnmatch.fnmatchcase(base, "fly-*.toml"):
         return FLYTOML
     if explicit and base.endswith(".toml"):
         return FLYTOML

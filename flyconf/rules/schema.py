@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from flyconf.diagnostics import Diagnostic
+from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.registry import check, declare
 
 if TYPE_CHECKING:
@@ -228,11 +228,14 @@ def _explain(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Iterator[D
         yield from _explain_alternatives(error, doc, s)
     elif kind == "x-flyconf-ignored":
         name = _name(path)
+        # An empty or zero leftover (`script_checks = []`, written by old flyctl) loses nothing: info only.
+        harmless = error.instance in ([], {}, 0, False, "")
         yield IGNORED_KEY.diagnostic(
             doc,
             doc.key_span(path),
             f"`{name}` is ignored by flyctl: {error.message}",
             hint=f"remove `{name}`; it has no effect",
+            severity=Severity.INFO if harmless else None,
         )
     elif kind == "additionalProperties":
         yield from _unknown_keys(error, doc, s)
@@ -312,23 +315,46 @@ def _unknown_keys(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Itera
         if key in known or any(re.search(p, key) for p in patterns):
             continue
         candidates = sorted(k for k in known if "x-flyconf-ignored" not in schema["properties"][k])
-        close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-        if not close:
-            close = [c for c in candidates if c.lower() == key.lower() or c.replace("_", "-") == key.replace("_", "-")]
+        same_but_case = [c for c in candidates if c.lower() == key.lower()]
+        if same_but_case:
+            # flyctl decodes keys case-insensitively, so this works; it is a style problem, not a lost setting.
+            yield UNKNOWN_KEY.diagnostic(
+                doc, doc.key_span(path + (key,)),
+                f"`{key}` {where} works only because flyctl ignores the case of keys; write `{same_but_case[0]}`",
+                severity=Severity.WARNING,
+            )
+            continue
+        close = _closest(key, candidates)
         msg = f"unknown key `{key}` {where}"
         hint = None
         if close:
             msg += f"; did you mean `{close[0]}`?"
         else:
-            homes = sorted(h for h in s.homes.get(key, ()) if h != _schema_section(path))
+            homes = sorted(
+                (h for h in s.homes.get(key, ()) if h != _schema_section(path)),
+                key=lambda h: (h != "top level", h.count("."), h),
+            )
             if homes:
-                places = _join_or([f"[{h}]" if h != "top level" else "the top level" for h in homes[:3]])
-                hint = f"`{key}` is a valid key in {places}; check which table it is under"
+                places = _join_or([f"in [{h}]" if h != "top level" else "at the top level" for h in homes[:3]])
+                hint = f"`{key}` is valid {places}; check which table it is under"
         if hint is None and not close:
             shown = ", ".join(f"`{c}`" for c in candidates[:12])
             more = "…" if len(candidates) > 12 else ""
             hint = f"valid keys here: {shown}{more}" if candidates else None
         yield UNKNOWN_KEY.diagnostic(doc, doc.key_span(path + (key,)), msg, hint=hint)
+
+
+def _words(key: str) -> frozenset[str]:
+    """A key's words, order and plurals aside: `auto_machine_start` ~ `auto_start_machines`."""
+    return frozenset(w[:-1] if w.endswith("s") and len(w) > 3 else w for w in key.lower().replace("-", "_").split("_") if w)
+
+
+def _closest(key: str, candidates: list[str]) -> list[str]:
+    words = _words(key)
+    same_words = [c for c in candidates if _words(c) == words]
+    if same_words:
+        return same_words[:1]
+    return difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
 
 
 def _invalid_value(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Diagnostic:
@@ -340,7 +366,7 @@ def _invalid_value(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Diag
     hint = None
     custom = schema.get("x-flyconf-message")
     if custom and kind in ("pattern", "format", "enum", "minimum", "maximum", "exclusiveMinimum"):
-        msg = f"{subject}: {custom}, not {shown}"
+        msg = f"{subject} {custom}, not {shown}"  # the schema's message reads "must be ..."
     elif kind == "enum":
         allowed = [str(v) for v in error.validator_value]
         msg = f"{subject} must be one of {', '.join(allowed)}, not {shown}"

@@ -1,0 +1,25 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+PEER = SHARED / "peer"
+
+
+def needs_shared(path: Path) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(not path.is_dir(), reason=f"{path} is absent (the shared corpus ships beside the repo)")
+
+
+def at(diags, rule: str) -> list[tuple[int, int]]:
+    """Positions of the findings of one rule, in order."""
+    return [(d.line, d.column) for d in diags if d.rule == rule]
+
+
+def rules_of(diags) -> list[str]:
+    return [d.rule for d in diags]

@@ -1,0 +1,57 @@
+"""The built wheel, installed into a fresh virtual environment, works from another directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.skipif(not (REPO / "pyproject.toml").exists(), reason="needs the source tree")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (whl,) = out.glob("flyconf-*.whl")
+    return whl
+
+
+def test_wheel_carries_schemas_templates_and_types(wheel: Path):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "flyconf/_data/schemas/fly.schema.json" in names
+    assert any(n.startswith("flyconf/_data/templates/") and n.endswith(".j2") for n in names)
+    assert "flyconf/py.typed" in names
+    assert not any(n.startswith("tests/") for n in names)
+
+
+def test_installed_wheel_lints_from_another_directory(wheel: Path, tmp_path: Path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    bindir = venv / ("Scripts" if os.name == "nt" else "bin")
+    proc = subprocess.run([str(bindir / "python"), "-m", "pip", "install", "-q", str(wheel)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    (work / "fly.toml").write_text('app = "x"\n[[mounts]]\nsource = "data"\ndestinaton = "/data"\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    lint = subprocess.run([str(bindir / "flyconf"), "lint", "--format", "json"], cwd=work, capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert lint.returncode == 1, lint.stderr
+    (finding,) = json.loads(lint.stdout)
+    assert (finding["rule"], finding["line"], finding["column"]) == ("unknown-key", 4, 1)
+    where = subprocess.run([str(bindir / "python"), "-c", "import flyconf, sys; print(flyconf.__file__)"],
+                           cwd=work, capture_output=True, text=True, env=env, check=True)
+    assert str(venv) in where.stdout, "flyconf was imported from outside the fresh environment"
