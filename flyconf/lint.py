@@ -124,6 +124,11 @@ def _lint_text(text: str, shown: str, fs_path: Path | None, kind: str) -> list[D
         return out
     for fn in registry.checks("flytoml"):
         out.extend(fn(parsed))
+    from flyconf.app import App
+
+    app = App(parsed, directory=fs_path.parent if fs_path is not None else None)
+    for fn in registry.checks("app"):
+        out.extend(fn(app))
     return out
 
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# Tools installed with the test extras (pre-commit, shellcheck, hadolint) live beside this
+# interpreter; make them findable even when the virtual environment is not activated.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

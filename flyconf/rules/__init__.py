@@ -3,6 +3,10 @@
 Each module declares its rules once (code, name, severity, documentation) and
 the checks that emit them. Modules must not import heavy libraries at import
 time: ``flyconf rules`` imports all of them.
+
+Code families: FC0xx files, FC1xx schema, FC2xx volumes and mounts, FC3xx process
+groups and commands, FC4xx SQLite, FC5xx services, checks and durations, FC6xx
+secrets, FC7xx Dockerfiles, FC8xx start scripts, FC9xx suppressions.
 """
 
-from flyconf.rules import files, schema  # noqa: F401
+from flyconf.rules import files, mounts, processes, schema, secrets, services, sqlite  # noqa: F401

@@ -1,0 +1,430 @@
+"""The App: one deployable unit, with the facts every rule and the generator share.
+
+An App is a fly.toml (and, where they exist, its Dockerfile and start scripts).
+Facts are derived here once -- the process groups and which sections apply to
+each, the effective environment, the mounts, the SQLite databases -- so rules
+never re-derive them and never parse fly.toml their own way.
+
+Every derived item keeps the key path of the raw fly.toml value it came from,
+so findings point at the user's own text. The raw document may have type
+errors (reported by the schema rules); the App skips malformed entries instead
+of failing.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from flyconf.sources.flytoml import FlyToml
+from flyconf.sources.tomlspan import KeyPath
+
+DEFAULT_GROUP = "app"
+
+# Sections that flyctl distributes to process groups. Without `processes`, an entry of
+# these applies only to the default group; a [[vm]] without `processes` applies to all.
+GROUP_SECTIONS = ("services", "http_service", "mounts", "checks", "files", "metrics", "restart", "vm")
+
+# Alternative spellings flyctl merges into one section (singular and plural).
+ALIASES = {
+    "mounts": ("mounts", "mount"),
+    "vm": ("vm", "compute", "computes"),
+    "metrics": ("metrics", "metric"),
+    "services": ("services",),
+    "files": ("files",),
+    "statics": ("statics",),
+    "restart": ("restart",),
+    "machine_checks": ("machine_checks",),
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One table of a section (a mount, a service, a check...) and where it is in fly.toml."""
+
+    section: str  # canonical name: "mounts", "services", "http_service", "checks", ...
+    path: KeyPath  # raw key path of the table: ("mounts", 0) or ("mount",) or ("checks", "alive")
+    table: dict[str, Any]
+    name: str | None = None  # the name of a top-level check
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.table.get(key, default)
+
+    def key(self, *keys: str | int) -> KeyPath:
+        return self.path + tuple(keys)
+
+    @property
+    def label(self) -> str:
+        """How findings name this entry: "`[http_service]`", "`[[services]]` #2", "check `alive`", "mount `data`"."""
+        if self.section == "http_service":
+            return "`[http_service]`"
+        if self.section == "checks":
+            return f"check `{self.name}`"
+        if self.section == "mounts" and isinstance(self.table.get("source"), str):
+            return f"mount `{self.table['source']}`"
+        index = next((p for p in reversed(self.path) if isinstance(p, int)), None)
+        name = self.path[0]
+        return f"`[[{name}]]` #{index + 1}" if index is not None else f"`[{name}]`"
+
+    @property
+    def processes(self) -> list[str] | None:
+        """The `processes` list as written (strings only), or None when absent or empty."""
+        value = self.table.get("processes")
+        if isinstance(value, list):
+            names = [p for p in value if isinstance(p, str)]
+            return names or None
+        return None
+
+
+@dataclass(frozen=True)
+class EnvValue:
+    name: str
+    value: str
+    path: KeyPath  # where the value is in fly.toml, or () when it came from elsewhere
+    origin: str = "fly.toml"  # "fly.toml" or "Dockerfile"
+
+
+@dataclass(frozen=True)
+class Database:
+    """A SQLite database the app uses, found in its environment."""
+
+    variable: str
+    raw: str  # the value as written
+    path: str  # the file path: absolute, or relative when ``relative``
+    relative: bool
+    source: EnvValue
+    # `sqlite:///x/y.db` is relative for SQLAlchemy and dj-database-url (Python) but the absolute
+    # /x/y.db for URL-minded libraries (sqlx, Go drivers). This is the absolute reading.
+    url_path: str | None = None
+
+    def absolute(self, workdir: str | None) -> str | None:
+        if not self.relative:
+            return self.path
+        if workdir and workdir.startswith("/"):
+            return posixpath.normpath(posixpath.join(workdir, self.path))
+        return None
+
+
+@dataclass(frozen=True)
+class LiteFS:
+    """LiteFS settings: the FUSE directory the app uses and the data directory on the volume."""
+
+    fuse_dir: str
+    data_dir: str | None
+    config: Path | None  # None when LiteFS is inferred from a /litefs path only
+
+
+class App:
+    """A fly.toml with its companions and every derived fact, computed once on first use."""
+
+    def __init__(self, flytoml: FlyToml, *, directory: Path | None = None) -> None:
+        self.flytoml = flytoml
+        self.data = flytoml.data
+        self.directory = directory  # the fly.toml's directory, when it is on disk
+        self.dockerfile: Any = None  # set by the Dockerfile reader when there is one
+        self.workdir: str | None = None  # the image's final WORKDIR, when known
+        self.extra_env: list[EnvValue] = []  # lower-priority variables (Dockerfile ENV)
+
+    # -- sections -----------------------------------------------------------------
+    def entries(self, section: str) -> list[Entry]:
+        """Every table of a section, aliases merged, single tables and arrays alike."""
+        return list(self._entries.get(section, ()))
+
+    @cached_property
+    def _entries(self) -> dict[str, list[Entry]]:
+        out: dict[str, list[Entry]] = {}
+        for canonical, spellings in ALIASES.items():
+            found: list[Entry] = []
+            for key in spellings:
+                found.extend(_tables(canonical, (key,), self.data.get(key)))
+            out[canonical] = found
+        http = self.data.get("http_service")
+        out["http_service"] = [Entry("http_service", ("http_service",), http)] if isinstance(http, dict) else []
+        checks = self.data.get("checks")
+        found = []
+        if isinstance(checks, dict):
+            for name, table in checks.items():
+                if isinstance(table, dict):
+                    found.append(Entry("checks", ("checks", name), table, name=name))
+        elif isinstance(checks, list):
+            for i, table in enumerate(checks):
+                if isinstance(table, dict):
+                    name = table.get("name") if isinstance(table.get("name"), str) else f"#{i + 1}"
+                    found.append(Entry("checks", ("checks", i), table, name=name))
+        out["checks"] = found
+        return out
+
+    def services(self) -> list[Entry]:
+        """`[http_service]` (first, when present) and every `[[services]]` entry."""
+        return self.entries("http_service") + self.entries("services")
+
+    # -- process groups -------------------------------------------------------------
+    @cached_property
+    def process_commands(self) -> dict[str, tuple[str, KeyPath]]:
+        """Defined groups: name -> (command, key path of the command or of the group's entry)."""
+        raw = self.data.get("processes")
+        out: dict[str, tuple[str, KeyPath]] = {}
+        if isinstance(raw, dict):
+            for name, command in raw.items():
+                out[name] = (command if isinstance(command, str) else "", ("processes", name))
+        elif isinstance(raw, list):
+            for i, item in enumerate(raw):
+                if isinstance(item, dict) and isinstance(item.get("name"), str):
+                    cmd = item.get("command")
+                    path: KeyPath = ("processes", i, "command") if "command" in item else ("processes", i, "name")
+                    out[item["name"]] = (cmd if isinstance(cmd, str) else "", path)
+        return out
+
+    @cached_property
+    def groups(self) -> list[str]:
+        """The process groups, sorted; ``["app"]`` when `[processes]` defines none."""
+        return sorted(self.process_commands) or [DEFAULT_GROUP]
+
+    @property
+    def has_process_groups(self) -> bool:
+        return bool(self.process_commands)
+
+    @cached_property
+    def default_group(self) -> str:
+        """flyctl's default group: the only one, else `app` if defined, else the first in sort order."""
+        names = self.groups
+        if len(names) == 1:
+            return names[0]
+        return DEFAULT_GROUP if DEFAULT_GROUP in names else names[0]
+
+    def groups_of(self, entry: Entry) -> list[str]:
+        """The defined groups an entry applies to, as flyctl resolves them.
+
+        Names of undefined groups are dropped (flyctl drops them silently; the
+        unknown-process-group rule reports them). Without `processes`, an entry
+        applies to the default group only -- except `[[vm]]`, which applies to
+        every group that no other `[[vm]]` names.
+        """
+        listed = entry.processes
+        if listed is not None:
+            return [g for g in self.groups if g in listed]
+        if entry.section != "vm":
+            return [self.default_group]
+        named: set[str] = set()
+        for other in self.entries("vm"):
+            if other.processes:
+                named.update(other.processes)
+        return [g for g in self.groups if g not in named]
+
+    def sections_for(self, group: str) -> dict[str, list[Entry]]:
+        """Which entries of each section apply to ``group``: the per-group view flyctl deploys."""
+        out: dict[str, list[Entry]] = {}
+        for section in GROUP_SECTIONS:
+            entries = self.services() if section == "services" else self.entries(section)
+            if section == "http_service":
+                continue  # part of "services" above
+            out[section] = [e for e in entries if group in self.groups_of(e)]
+        return out
+
+    def mounts_of(self, group: str) -> list[Entry]:
+        return [m for m in self.entries("mounts") if group in self.groups_of(m)]
+
+    def mounted_groups(self) -> list[str]:
+        """Groups that have at least one mount, in sort order."""
+        return [g for g in self.groups if self.mounts_of(g)]
+
+    # -- environment ------------------------------------------------------------------
+    @cached_property
+    def env(self) -> dict[str, EnvValue]:
+        """The environment every Machine gets: fly.toml `[env]` over lower-priority sources."""
+        out: dict[str, EnvValue] = {v.name: v for v in self.extra_env}
+        raw = self.data.get("env")
+        tables: list[tuple[KeyPath, dict[str, Any]]] = []
+        if isinstance(raw, dict):
+            tables.append((("env",), raw))
+        elif isinstance(raw, list):
+            tables.extend((("env", i), t) for i, t in enumerate(raw) if isinstance(t, dict))
+        for base, table in tables:  # [[env]] tables merge, the last one winning
+            for name, value in table.items():
+                out[name] = EnvValue(name, _stringify(value), base + (name,))
+        primary = self.data.get("primary_region")
+        if isinstance(primary, str):
+            out["PRIMARY_REGION"] = EnvValue("PRIMARY_REGION", primary, ("primary_region",))
+        return out
+
+    def set_extra_env(self, values: Sequence[EnvValue]) -> None:
+        """Add lower-priority variables (Dockerfile ENV) before facts are first computed."""
+        self.extra_env = list(values)
+        self.__dict__.pop("env", None)
+        self.__dict__.pop("databases", None)
+
+    # -- SQLite -----------------------------------------------------------------------
+    @cached_property
+    def databases(self) -> list[Database]:
+        """SQLite databases named by the environment (DATABASE_URL, DB_PATH, SQLITE_PATH, ...)."""
+        out = []
+        for value in self.env.values():
+            db = sqlite_database(value)
+            if db is not None:
+                out.append(db)
+        return out
+
+    @cached_property
+    def litefs(self) -> LiteFS | None:
+        """LiteFS settings from a litefs.yml beside fly.toml (or in config/, etc/), if there is one."""
+        if self.directory is None:
+            return None
+        for rel in ("litefs.yml", "litefs.yaml", "config/litefs.yml", "etc/litefs.yml", ".fly/litefs.yml"):
+            candidate = self.directory / rel
+            if candidate.is_file():
+                return read_litefs(candidate)
+        return None
+
+    @cached_property
+    def is_python(self) -> bool:
+        """The app directory looks like a Python project (so `sqlite:///x.db` is SQLAlchemy's relative form)."""
+        if self.directory is None:
+            return False
+        markers = ("manage.py", "requirements.txt", "pyproject.toml", "Pipfile", "setup.py", "alembic.ini", "uv.lock",
+                   "poetry.lock")
+        return any((self.directory / m).is_file() for m in markers)
+
+    @property
+    def uses_litefs(self) -> bool:
+        """LiteFS is in use: a litefs.yml, a mount named for it, or the image runs `litefs mount`."""
+        if self.litefs is not None or self.litefs_in_image:
+            return True
+        for mount in self.entries("mounts"):
+            for key in ("source", "destination"):
+                value = mount.get(key)
+                if isinstance(value, str) and "litefs" in value.lower():
+                    return True
+        return False
+
+    litefs_in_image = False  # set by the Dockerfile reader when ENTRYPOINT/CMD runs `litefs mount`
+
+    def litefs_fuse_dir(self, path: str) -> LiteFS | None:
+        """The LiteFS set-up that serves ``path``, if the path is under LiteFS's FUSE directory.
+
+        Without a litefs.yml, a path under `/litefs` (LiteFS's default FUSE
+        directory) is taken as a LiteFS database.
+        """
+        config = self.litefs
+        if config is not None:
+            return config if is_under(path, config.fuse_dir) else None
+        if is_under(path, "/litefs"):
+            return LiteFS("/litefs", None, None)
+        return None
+
+    def mount_containing(self, path: str, groups: Sequence[str] | None = None) -> Entry | None:
+        """The mount whose destination holds ``path``, among the mounts of ``groups`` (default: all)."""
+        candidates = self.entries("mounts") if groups is None else [
+            m for g in groups for m in self.mounts_of(g)
+        ]
+        for mount in candidates:
+            dest = mount.get("destination")
+            if isinstance(dest, str) and dest.startswith("/") and is_under(path, dest):
+                return mount
+        return None
+
+
+def _tables(section: str, base: KeyPath, value: Any) -> Iterator[Entry]:
+    if isinstance(value, dict):
+        yield Entry(section, base, value)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, dict):
+                yield Entry(section, base + (i,), item)
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def is_under(path: str, directory: str) -> bool:
+    """Whether absolute ``path`` is ``directory`` or inside it (lexically, after normalising)."""
+    p = posixpath.normpath(path)
+    d = posixpath.normpath(directory)
+    if d == "/":
+        return True
+    return p == d or p.startswith(d + "/")
+
+
+# -- SQLite locations -----------------------------------------------------------------
+
+# Variables that name a database: DATABASE_URL, DB_PATH, SQLITE_PATH, BFF_DATABASE_URL, ...
+_DB_VARIABLE = re.compile(r"(^|_)(DATABASE|DB|SQLITE3?)(_(URL|URI|PATH|FILE|FILENAME|NAME|LOCATION))?$|SQLITE", re.I)
+_SQLITE_SUFFIX = re.compile(r"\.(db|sqlite|sqlite3|db3|s3db|sl3)$", re.I)
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.I)
+
+
+def sqlite_database(value: EnvValue) -> Database | None:
+    """The SQLite file a variable names, or None when it is not a SQLite file path.
+
+    URL forms: ``file:/data/x.db``, ``file:///data/x.db`` and ``file://data/x.db``
+    (Prisma keeps what follows ``file:``, so both are absolute); ``sqlite:////data/x.db``
+    (SQLAlchemy and dj-database-url: absolute) but ``sqlite:///rel.db`` (relative);
+    ``sqlite3:///data/x.sqlite3`` (Rails: a URL path, absolute); plain paths.
+    """
+    name, raw = value.name, value.value.strip()
+    if not _DB_VARIABLE.search(name) or not raw:
+        return None
+    url_path: str | None = None
+    text = raw.split("?", 1)[0].split("#", 1)[0]
+    scheme_match = _SCHEME.match(text)
+    scheme = scheme_match.group(1).lower() if scheme_match else ""
+    if len(scheme) == 1 and text[1:2] == ":":  # a Windows drive letter is not a scheme
+        scheme = ""
+    if scheme == "file":
+        rest = text[5:]
+        path = "/" + rest.lstrip("/") if rest.startswith("/") else rest
+    elif scheme == "sqlite":
+        rest = text[7:]
+        if rest.startswith("///"):
+            path = rest[3:]  # "sqlite:///rel.db" -> "rel.db"; "sqlite:////abs.db" -> "/abs.db"
+            if path and not path.startswith("/"):
+                url_path = "/" + path
+        elif rest.startswith("//"):
+            path = rest[2:]
+        else:
+            path = rest
+    elif scheme == "sqlite3":
+        rest = text[8:]
+        if rest.startswith("//"):
+            rest = rest[2:]
+            slash = rest.find("/")
+            path = rest[slash:] if slash != -1 else ""  # drop the (empty) host, keep the absolute path
+        else:
+            path = rest
+    elif scheme:
+        return None  # postgres://, mysql://, libsql://, redis://, http://: not a local SQLite file
+    else:
+        path = text
+        named_sqlite = "SQLITE" in name.upper()
+        if not (_SQLITE_SUFFIX.search(path) or (named_sqlite and "/" in path)):
+            return None
+    if not path or path in (":memory:",) or path.startswith(":memory"):
+        return None
+    relative = not path.startswith("/")
+    if relative and path.startswith("./"):
+        path = path[2:]
+    return Database(variable=name, raw=raw, path=posixpath.normpath(path) if path else path, relative=relative,
+                    source=value, url_path=url_path)
+
+
+def read_litefs(path: Path) -> LiteFS | None:
+    """`fuse.dir` and `data.dir` from a litefs.yml; defaults when absent; None if unreadable."""
+    try:
+        import yaml
+
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - an unreadable litefs.yml only means "no LiteFS facts"
+        return None
+    if not isinstance(data, dict):
+        return None
+    fuse = data.get("fuse") if isinstance(data.get("fuse"), dict) else {}
+    store = data.get("data") if isinstance(data.get("data"), dict) else {}
+    fuse_dir = fuse.get("dir") if isinstance(fuse.get("dir"), str) else "/litefs"
+    data_dir = store.get("dir") if isinstance(store.get("dir"), str) else "/var/lib/litefs"
+    return LiteFS(fuse_dir=fuse_dir.strip(), data_dir=data_dir.strip(), config=path)

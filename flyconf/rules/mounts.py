@@ -1,0 +1,322 @@
+"""Volumes and mounts: where the data that must survive a deploy lives."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from typing import Iterator
+
+from flyconf.app import App, Entry
+from flyconf.diagnostics import Diagnostic
+from flyconf.registry import check, declare
+from flyconf.units import mount_size_gb
+
+DEST_NOT_ABSOLUTE = declare(
+    "FC201", "mount-destination-not-absolute", "error",
+    "A mount's destination is relative or empty.",
+    """
+    `destination` is where the volume appears inside the Machine, and it must be
+    an absolute path. flyctl does not check it; the platform rejects the Machine
+    at deploy, or the volume ends up somewhere the app never looks, and the data
+    the app writes stays on the root file system, which is rebuilt on every
+    deploy and restart.
+    """,
+    bad='[[mounts]]\nsource = "data"\ndestination = "data"\n',
+    good='[[mounts]]\nsource = "data"\ndestination = "/data"\n',
+    family="mounts",
+)
+
+DEST_RESERVED = declare(
+    "FC202", "mount-destination-reserved", "error",
+    "A mount's destination is `/` or a system directory, or two mounts of one group share it.",
+    """
+    Mounting a volume over `/`, `/etc`, `/usr`, `/bin`, `/lib`, `/proc`, `/sys`,
+    `/dev` and similar hides what the image put there (or what the kernel
+    provides), and the Machine does not boot. Fly's documentation forbids `/`.
+    Two mounts of one process group on the same destination cannot both be
+    attached.
+    """,
+    bad='[[mounts]]\nsource = "data"\ndestination = "/"\n',
+    good='[[mounts]]\nsource = "data"\ndestination = "/data"\n',
+    family="mounts",
+)
+
+VOLUME_NAME = declare(
+    "FC203", "volume-name-invalid", "error",
+    "A volume name (`source`) is empty, too long, or has characters other than a-z, 0-9 and _.",
+    """
+    Volume names may have only lowercase letters, digits and underscores, and
+    at most 30 characters (the platform's rule; flyctl does not check it, so
+    the mistake surfaces only when `fly volumes create` or the deploy fails).
+    `source` must name the volume exactly as it was created.
+    """,
+    bad='[[mounts]]\nsource = "my-app-data"\ndestination = "/data"\n',
+    good='[[mounts]]\nsource = "my_app_data"\ndestination = "/data"\n',
+    family="mounts",
+)
+
+MOUNT_UNKNOWN_GROUP = declare(
+    "FC204", "mount-unknown-process-group", "error",
+    "A mount's `processes` names a process group that is not defined.",
+    """
+    flyctl silently drops unknown group names from `processes`, so a typo
+    leaves the group you meant without its volume: its Machines start with an
+    empty root file system instead.
+    """,
+    bad='[processes]\napp = "bin/server"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\nprocesses = ["web"]\n',
+    good='[processes]\napp = "bin/server"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\nprocesses = ["app"]\n',
+    family="mounts",
+)
+
+MULTIPLE_MOUNTS = declare(
+    "FC205", "multiple-mounts-per-process", "error",
+    "A process group has more than one mount; a Machine can attach only one volume.",
+    """
+    After resolving which mounts apply to which group (a mount without
+    `processes` applies to the default group), every group may have at most
+    one mount. flyctl checks this only under `fly deploy --process-groups`;
+    otherwise the platform rejects the deploy with "only 1 volume supported".
+    """,
+    bad='[[mounts]]\nsource = "data"\ndestination = "/data"\n\n[[mounts]]\nsource = "uploads"\ndestination = "/uploads"\n',
+    good='[[mounts]]\nsource = "data"\ndestination = "/data"\n# keep uploads under /data/uploads\n',
+    family="mounts",
+)
+
+MOUNT_SIZE = declare(
+    "FC206", "mount-size-invalid", "error",
+    "A mount's size settings are unparseable or out of range (initial_size, snapshot_retention, auto-extend).",
+    """
+    `initial_size` must be at least 1 GB (flyctl reads sizes in decimal units and
+    truncates: "1500MB" is 1 GB, "999MB" is 0 and rejected). `snapshot_retention`
+    is 1 to 60 days. The auto-extend keys go together: threshold 50-99 percent,
+    increment 1-100 GB, limit 1-500 GB, all three or none.
+    """,
+    bad='[[mounts]]\nsource = "data"\ndestination = "/data"\ninitial_size = "500MB"\nauto_extend_size_threshold = 80\n',
+    good=('[[mounts]]\nsource = "data"\ndestination = "/data"\ninitial_size = "1GB"\n'
+          'auto_extend_size_threshold = 80\nauto_extend_size_increment = "1GB"\nauto_extend_size_limit = "10GB"\n'),
+    family="mounts",
+)
+
+VOLUME_STRATEGY = declare(
+    "FC207", "volume-deploy-strategy", "error",
+    "`strategy = \"canary\"` or `\"bluegreen\"` in an app whose Machines mount volumes.",
+    """
+    Canary and blue-green deploys start extra Machines next to the old ones, and
+    a volume can be attached to only one Machine: the new Machine cannot get the
+    old one's volume. flyctl refuses canary with mounts; Fly's documentation
+    forbids blue-green with volumes. Use `rolling` or `immediate`.
+    """,
+    bad='[deploy]\nstrategy = "bluegreen"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
+    good='[deploy]\nstrategy = "rolling"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
+    family="mounts",
+)
+
+# Directories a volume must never hide. Exact matches, except the kernel's own trees, which
+# cover everything below them. /usr/src/app or /etc/letsencrypt are legitimate places.
+_RESERVED_EXACT = frozenset({
+    "/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
+    "/sys", "/usr", "/usr/bin", "/usr/lib", "/usr/sbin", "/usr/local", "/usr/local/bin", "/var", "/var/lib",
+    "/.fly", "/.fly-upper-layer",
+})
+_RESERVED_TREES = ("/proc", "/sys", "/dev", "/.fly")
+_VOLUME_NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+@check("app")
+def check_mounts(app: App) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    mounts = app.entries("mounts")
+    for mount in mounts:
+        yield from _destination(app, mount)
+        yield from _source(app, mount)
+        yield from _sizes(app, mount)
+        for i, name in _named_groups(mount):
+            if name not in app.groups:
+                defined = ", ".join(app.groups)
+                yield MOUNT_UNKNOWN_GROUP.diagnostic(
+                    doc, mount.key("processes", i),
+                    f"mount `{mount.get('source', '?')}` names process group `{name}`, which is not defined "
+                    f"(defined: {defined}); flyctl drops it silently",
+                    hint=_did_you_mean(name, app.groups),
+                )
+    yield from _per_group(app)
+
+
+def _named_groups(entry: Entry) -> Iterator[tuple[int, str]]:
+    value = entry.get("processes")
+    if isinstance(value, list):
+        for i, name in enumerate(value):
+            if isinstance(name, str):
+                yield i, name
+
+
+def _shown(value: object) -> str:
+    return json.dumps(value) if isinstance(value, str) else str(value)
+
+
+def _looks_like(key: str, wanted: str) -> bool:
+    import difflib
+
+    return key != wanted and difflib.SequenceMatcher(None, key, wanted).ratio() >= 0.6
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def _destination(app: App, mount: Entry) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    dest = mount.get("destination")
+    if dest is None:
+        if any(_looks_like(key, "destination") for key in mount.table):
+            return  # a misspelt `destination` is already an unknown-key finding
+        yield DEST_NOT_ABSOLUTE.diagnostic(
+            doc, doc.key_span(mount.path), "mount has no `destination`: the volume is attached nowhere",
+            hint='add `destination = "/data"` (an absolute path the app writes to)',
+        )
+        return
+    if not isinstance(dest, str):
+        return  # a type problem, reported by invalid-type
+    where = doc.value_span(mount.key("destination"))
+    if not dest.strip():
+        yield DEST_NOT_ABSOLUTE.diagnostic(doc, where, "mount `destination` is empty",
+                                           hint='use an absolute path such as "/data"')
+        return
+    if not dest.startswith("/"):
+        yield DEST_NOT_ABSOLUTE.diagnostic(
+            doc, where, f"mount destination `{dest}` is not an absolute path",
+            hint=f'write `destination = "/{dest.lstrip("./")}"`',
+        )
+        return
+    norm = posixpath.normpath(dest)
+    norm = "/" if norm == "//" else norm
+    if norm in _RESERVED_EXACT or any(norm.startswith(t + "/") for t in _RESERVED_TREES):
+        what = "the root of the file system" if norm == "/" else f"the system directory `{norm}`"
+        yield DEST_RESERVED.diagnostic(
+            doc, where, f"mount destination `{dest}` is {what}: the volume would hide what the image or kernel put there",
+            hint='mount the volume on a directory of its own, such as "/data"',
+        )
+
+
+def _source(app: App, mount: Entry) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    source = mount.get("source")
+    if source is None:
+        if any(_looks_like(key, "source") for key in mount.table):
+            return
+        yield VOLUME_NAME.diagnostic(doc, doc.key_span(mount.path), "mount has no `source` (the volume's name)",
+                                     hint='add `source = "data"`, the name given to `fly volumes create`')
+        return
+    if not isinstance(source, str):
+        return
+    where = doc.value_span(mount.key("source"))
+    if not source:
+        yield VOLUME_NAME.diagnostic(doc, where, "mount `source` (the volume's name) is empty")
+        return
+    problems = []
+    if not _VOLUME_NAME.match(source):
+        bad = sorted({c for c in source if not re.match(r"[a-z0-9_]", c)})
+        problems.append("has " + ", ".join(f"`{c}`" for c in bad[:5]) + " (only a-z, 0-9 and _ are allowed)")
+    if len(source) > 30:
+        problems.append(f"is {len(source)} characters long (at most 30)")
+    if problems:
+        fixed = re.sub(r"[^a-z0-9_]", "_", source.lower())[:30]
+        yield VOLUME_NAME.diagnostic(
+            doc, where, f"volume name `{source}` " + " and ".join(problems),
+            hint=f'rename it, for example `source = "{fixed}"` (and create the volume with that name)',
+        )
+
+
+def _sizes(app: App, mount: Entry) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    label = mount.get("source") if isinstance(mount.get("source"), str) else "?"
+    if "initial_size" in mount.table:
+        raw = mount.get("initial_size")
+        gb = mount_size_gb(raw)
+        where = doc.value_span(mount.key("initial_size"))
+        if isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
+            if gb is None:
+                yield MOUNT_SIZE.diagnostic(doc, where, f"mount `{label}`: initial_size {_shown(raw)} is not a size",
+                                            hint='write a size such as "1GB" or "10gb", or an integer number of GB')
+            elif gb < 1:
+                yield MOUNT_SIZE.diagnostic(
+                    doc, where,
+                    f"mount `{label}`: initial_size {_shown(raw)} is less than 1 GB (flyctl reads it as {gb} GB)",
+                    hint="volumes are at least 1 GB; sizes use decimal units and are truncated to whole GB",
+                )
+    if "snapshot_retention" in mount.table:
+        days = mount.get("snapshot_retention")
+        if isinstance(days, int) and not isinstance(days, bool) and not 1 <= days <= 60:
+            yield MOUNT_SIZE.diagnostic(doc, doc.value_span(mount.key("snapshot_retention")),
+                                        f"mount `{label}`: snapshot_retention {days} is outside 1 to 60 days")
+    keys = ("auto_extend_size_threshold", "auto_extend_size_increment", "auto_extend_size_limit")
+    # flyctl treats zero values as unset (`fly launch` writes `auto_extend_size_threshold = 0`).
+    present = [k for k in keys if mount.table.get(k) not in (None, 0, "")]
+    if present and len(present) < 3:
+        missing = [k for k in keys if k not in mount.table]
+        yield MOUNT_SIZE.diagnostic(
+            doc, doc.key_span(mount.key(present[0])),
+            f"mount `{label}`: auto-extend needs all three of threshold, increment and limit; missing "
+            + ", ".join(f"`{k}`" for k in missing),
+            hint='for example: auto_extend_size_threshold = 80, auto_extend_size_increment = "1GB", '
+                 'auto_extend_size_limit = "10GB"',
+        )
+    threshold = mount.get("auto_extend_size_threshold")
+    if isinstance(threshold, int) and not isinstance(threshold, bool) and threshold and not 50 <= threshold <= 99:
+        yield MOUNT_SIZE.diagnostic(doc, doc.value_span(mount.key("auto_extend_size_threshold")),
+                                    f"mount `{label}`: auto_extend_size_threshold {threshold} is outside 50 to 99 percent")
+    for key, top in (("auto_extend_size_increment", 100), ("auto_extend_size_limit", 500)):
+        raw = mount.get(key)
+        if not isinstance(raw, str):
+            continue
+        gb = mount_size_gb(raw)
+        where = doc.value_span(mount.key(key))
+        if gb is None:
+            yield MOUNT_SIZE.diagnostic(doc, where, f"mount `{label}`: {key} {_shown(raw)} is not a size",
+                                        hint='write a size such as "1GB"')
+        elif not 1 <= gb <= top:
+            yield MOUNT_SIZE.diagnostic(doc, where,
+                                        f"mount `{label}`: {key} {_shown(raw)} is {gb} GB, outside 1 to {top} GB")
+
+
+def _per_group(app: App) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    for group in app.groups:
+        mounts = app.mounts_of(group)
+        if len(mounts) > 1:
+            first = doc.key_span(mounts[0].path)
+            for extra in mounts[1:]:
+                yield MULTIPLE_MOUNTS.diagnostic(
+                    doc, doc.key_span(extra.path),
+                    f"process group `{group}` gets a second mount here (the first is on line {first.line}); "
+                    "a Machine can attach only one volume",
+                    hint="keep one mount per group and use subdirectories of it, or give each mount its own "
+                         "`processes`",
+                )
+        seen: dict[str, Entry] = {}
+        for mount in mounts:
+            dest = mount.get("destination")
+            if not isinstance(dest, str) or not dest.startswith("/"):
+                continue
+            key = posixpath.normpath(dest)
+            if key in seen:
+                yield DEST_RESERVED.diagnostic(
+                    doc, doc.value_span(mount.key("destination")),
+                    f"process group `{group}` mounts two volumes on `{dest}`",
+                )
+            seen[key] = mount
+    strategy = (app.data.get("deploy") or {}).get("strategy") if isinstance(app.data.get("deploy"), dict) else None
+    if strategy in ("canary", "bluegreen"):
+        mounted = app.mounted_groups()
+        if mounted:
+            yield VOLUME_STRATEGY.diagnostic(
+                doc, doc.value_span(("deploy", "strategy")),
+                f"strategy `{strategy}` starts new Machines beside the old ones, but group"
+                f"{'s' if len(mounted) > 1 else ''} {', '.join(f'`{g}`' for g in mounted)} mount"
+                f"{'' if len(mounted) > 1 else 's'} a volume, which only one Machine can hold",
+                hint='use `strategy = "rolling"` (the default) or "immediate"',
+            )

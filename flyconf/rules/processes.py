@@ -1,0 +1,232 @@
+"""Process groups: which Machines run what, and which sections apply to which group."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+from typing import Any, Iterator
+
+from flyconf.app import App, Entry
+from flyconf.diagnostics import Diagnostic, Span
+from flyconf.registry import check, declare
+from flyconf.sources.flytoml import FlyToml
+from flyconf.sources.tomlspan import KeyPath
+
+UNKNOWN_GROUP = declare(
+    "FC301", "unknown-process-group", "error",
+    "A `processes` list names a process group that is not defined.",
+    """
+    `processes` in services, http_service, checks, vm, files, metrics, restart
+    and machine checks must name groups from `[processes]` (or `app` when there
+    is no `[processes]`). flyctl reports this only for services and restart, and
+    silently drops the name everywhere else, so a typo leaves the group without
+    its check, VM size or file.
+    """,
+    bad='[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[vm]]\nsize = "performance-2x"\nprocesses = ["wroker"]\n',
+    good='[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[vm]]\nsize = "performance-2x"\nprocesses = ["worker"]\n',
+    family="processes",
+)
+
+SERVICE_MISSING_PROCESSES = declare(
+    "FC302", "service-missing-processes", "error",
+    "`[processes]` defines groups and a service does not say which of them it routes to.",
+    """
+    Once `[processes]` exists, flyctl refuses a service (or `[http_service]`)
+    without `processes`: "Service has no processes set but app has N processes
+    defined". Name the groups whose Machines serve the traffic.
+    """,
+    bad='[processes]\nweb = "bin/web"\n\n[http_service]\ninternal_port = 8080\n',
+    good='[processes]\nweb = "bin/web"\n\n[http_service]\ninternal_port = 8080\nprocesses = ["web"]\n',
+    family="processes",
+)
+
+GROUP_NAME = declare(
+    "FC303", "process-group-name-invalid", "error",
+    "A process group name is empty, reserved (`fly_app_*`), or has characters flyctl cannot use.",
+    """
+    Group names appear in Machine metadata, in `fly scale count web=2` and in
+    `--process-groups web,worker`, so `=`, `,`, spaces and other punctuation
+    break them. Names starting with `fly_app_` are used by Fly itself for the
+    release, console and test Machines.
+    """,
+    bad='[processes]\n"web server" = "bin/web"\n',
+    good='[processes]\nweb = "bin/web"\n',
+    family="processes",
+)
+
+COMMAND_UNPARSEABLE = declare(
+    "FC304", "command-unparseable", "error",
+    "A command cannot be split into shell words (an unclosed quote, a trailing backslash).",
+    """
+    flyctl splits `release_command`, `console_command`, `seed_command` and the
+    `[processes]` commands into arguments the way a shell would, without running
+    a shell. An unclosed quote or a trailing backslash makes the deploy fail
+    (or, for seed_command, the launch); the finding points at the quote or
+    backslash.
+    """,
+    bad="[deploy]\nrelease_command = \"bin/rails runner 'Migrate.run\"\n",
+    good="[deploy]\nrelease_command = \"bin/rails runner 'Migrate.run'\"\n",
+    family="processes",
+)
+
+DEFAULT_GROUP_ONLY = declare(
+    "FC305", "default-group-only", "info",
+    "In a multi-group app, an entry without `processes` applies only to the default group.",
+    """
+    With several process groups, a service, mount, check, file, metrics or
+    restart entry without `processes` applies only to the default group (`app`
+    if defined, else the first name in sort order), not to all groups. A
+    `[[vm]]` without `processes` is the exception: it applies to every group
+    that no other `[[vm]]` names. Say `processes = [...]` to make it explicit.
+    """,
+    bad='[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
+    good=('[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[mounts]]\nsource = "data"\n'
+          'destination = "/data"\nprocesses = ["web"]\n'),
+    family="processes",
+)
+
+_GROUP_CHARS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_REFERENCING = ("services", "http_service", "checks", "vm", "files", "metrics", "restart", "machine_checks")
+
+
+@check("app")
+def check_process_groups(app: App) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    yield from _group_names(app)
+    defined = app.groups
+    for section in _REFERENCING:
+        entries = app.services() if section == "services" else app.entries(section)
+        if section == "http_service":
+            continue  # part of services()
+        for entry in entries:
+            value = entry.get("processes")
+            if not isinstance(value, list):
+                continue
+            for i, name in enumerate(value):
+                if isinstance(name, str) and name not in defined:
+                    close = difflib.get_close_matches(name, defined, n=1, cutoff=0.5)
+                    where = "`[processes]` defines " + ", ".join(f"`{g}`" for g in defined) if app.has_process_groups \
+                        else "there is no `[processes]`, so the only group is `app`"
+                    yield UNKNOWN_GROUP.diagnostic(
+                        doc, entry.key("processes", i),
+                        f"{entry.label} names process group `{name}`, which is not defined; {where}",
+                        hint=f"did you mean `{close[0]}`?" if close else None,
+                    )
+    if app.has_process_groups:
+        for service in app.services():
+            if not service.table and service.section == "services":
+                continue  # flyctl drops an empty [[services]]
+            if service.processes is None:
+                yield SERVICE_MISSING_PROCESSES.diagnostic(
+                    doc, doc.key_span(service.path),
+                    f"{service.label} has no `processes`, but `[processes]` defines "
+                    + ", ".join(f"`{g}`" for g in defined) + "; flyctl refuses to deploy this",
+                    hint=f'add `processes = ["{app.default_group}"]` (the groups whose Machines serve it)',
+                )
+    if len(defined) > 1:
+        for section in ("mounts", "checks", "files", "metrics", "restart"):
+            for entry in app.entries(section):
+                if entry.processes is None and "processes" not in entry.table:
+                    yield DEFAULT_GROUP_ONLY.diagnostic(
+                        doc, doc.key_span(entry.path),
+                        f"{entry.label} has no `processes`, so it applies only to the default group "
+                        f"`{app.default_group}`, not to " + ", ".join(f"`{g}`" for g in defined if g != app.default_group),
+                        hint=f'say so explicitly: `processes = ["{app.default_group}"]`',
+                    )
+    yield from _commands(app)
+
+
+def _group_names(app: App) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    for name, (_command, path) in app.process_commands.items():
+        where = doc.key_span(path) if path[-1] == name else doc.value_span(path[:-1] + ("name",))
+        problem = None
+        if not name.strip():
+            problem = "is empty"
+        elif name.startswith("fly_app_"):
+            problem = "starts with `fly_app_`, which Fly reserves for its release, console and test Machines"
+        elif not _GROUP_CHARS.match(name):
+            bad = sorted({c for c in name if not re.match(r"[A-Za-z0-9_-]", c)})
+            shown = ", ".join("a space" if c == " " else f"`{c}`" for c in bad) or "a leading `-` or `_`"
+            problem = f"has {shown}; use letters, digits, `-` and `_`"
+        if problem:
+            yield GROUP_NAME.diagnostic(doc, where, f"process group name `{name}` {problem}")
+
+
+# -- commands -------------------------------------------------------------------------------
+
+def _commands(app: App) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    deploy = app.data.get("deploy") if isinstance(app.data.get("deploy"), dict) else {}
+    candidates: list[tuple[str, Any, KeyPath]] = [
+        ("`release_command`", deploy.get("release_command"), ("deploy", "release_command")),
+        ("`seed_command`", deploy.get("seed_command"), ("deploy", "seed_command")),
+        ("`console_command`", app.data.get("console_command"), ("console_command",)),
+    ]
+    for name, (command, path) in app.process_commands.items():
+        candidates.append((f"the command of process group `{name}`", command, path))
+    for label, command, path in candidates:
+        if not isinstance(command, str) or not command.strip():
+            continue
+        problem = shell_split_error(command)
+        if problem is None:
+            continue
+        offset, what = problem
+        yield COMMAND_UNPARSEABLE.diagnostic(
+            doc, string_offset_span(doc, path, offset),
+            f"{label} cannot be split into arguments: {what}",
+            hint="close the quote, or escape it; flyctl splits the command like a shell but does not run one",
+        )
+
+
+def shell_split_error(command: str) -> tuple[int, str] | None:
+    """Where and why ``command`` cannot be split as shell words (the quote or backslash), else None."""
+    try:
+        shlex.split(command)
+        return None
+    except ValueError:
+        pass
+    quote: str | None = None
+    start = 0
+    i = 0
+    while i < len(command):
+        ch = command[i]
+        if quote is None:
+            if ch == "\\":
+                if i + 1 >= len(command):
+                    return i, "it ends with a backslash"
+                i += 2
+                continue
+            if ch in "'\"":
+                quote, start = ch, i
+        elif quote == "'":
+            if ch == "'":
+                quote = None
+        else:  # inside double quotes
+            if ch == "\\" and i + 1 < len(command):
+                i += 2
+                continue
+            if ch == '"':
+                quote = None
+        i += 1
+    if quote is not None:
+        kind = "single" if quote == "'" else "double"
+        return start, f"the {kind} quote at column {start + 1} of the command is never closed"
+    return max(len(command) - 1, 0), "it cannot be split"
+
+
+def string_offset_span(doc: FlyToml, path: KeyPath, offset: int) -> Span:
+    """The position of character ``offset`` of a TOML string value, when the source spells it literally.
+
+    Escapes or multi-line strings shift characters; then the value itself is the best place.
+    """
+    span = doc.value_span(path)
+    value = doc.get(path)
+    line = doc.line_text(span.line)
+    if span.end_line == span.line and span.end_column is not None and isinstance(value, str):
+        inner = line[span.column : span.end_column - 2]  # between the quotes
+        if inner == value:
+            col = span.column + 1 + offset
+            return Span(span.line, col, span.line, col + 1)
+    return span

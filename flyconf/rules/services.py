@@ -1,0 +1,388 @@
+"""Services, ports, health checks and durations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from flyconf.app import App, Entry
+from flyconf.diagnostics import Diagnostic, Severity
+from flyconf.registry import check, declare
+from flyconf.sources.tomlspan import KeyPath
+from flyconf.units import UNIT_WORDS, duration_seconds, format_duration
+
+PORT_INVALID = declare(
+    "FC501", "port-invalid", "error",
+    "A service has no `internal_port`, or a port is outside 1-65535, or `start_port` > `end_port`.",
+    """
+    Every service needs the port the app listens on (`internal_port`), and
+    every port must be 1-65535. flyctl accepts a service with no internal port
+    (for example a misplaced `[services.concurrency]` that creates a service of
+    its own) and the deploy then routes nothing.
+    """,
+    bad="[[services]]\nprotocol = \"tcp\"\n\n[[services.ports]]\nport = 80\n",
+    good="[[services]]\nprotocol = \"tcp\"\ninternal_port = 8080\n\n[[services.ports]]\nport = 80\n",
+    family="services",
+)
+
+DUPLICATE_PORT = declare(
+    "FC502", "duplicate-service-port", "error",
+    "Two services expose the same public port, or route to the same internal port and protocol.",
+    """
+    An app has one set of public ports: two services (or a service and
+    `[http_service]`, which takes 80 and 443) cannot both listen on the same
+    one. Two services with the same internal port and protocol for the same
+    Machines make the deploy fail with an unexplained error (flyctl#1635).
+    """,
+    bad="[http_service]\ninternal_port = 8080\n\n[[services]]\ninternal_port = 8080\n\n[[services.ports]]\nport = 443\n",
+    good="[http_service]\ninternal_port = 8080\n",
+    family="services",
+)
+
+HANDLER_INVALID = declare(
+    "FC503", "handler-invalid", "error",
+    "A port has an unknown handler, or `force_https` without an `http` handler.",
+    """
+    Fly's proxy knows the handlers `http`, `tls`, `proxy_proto`, `pg_tls` and
+    `edge_http`. Anything else (such as `https`, which is `["tls", "http"]`) is
+    rejected by the platform. `force_https` redirects HTTP to HTTPS, so it only
+    works on a port with the `http` handler.
+    """,
+    bad='[[services.ports]]\nport = 443\nhandlers = ["https"]\n',
+    good='[[services.ports]]\nport = 443\nhandlers = ["tls", "http"]\n',
+    family="services",
+)
+
+CHECK_TIMING = declare(
+    "FC504", "check-timing", "warning",
+    "A health check interval, timeout or grace period that flyctl clamps or rejects.",
+    """
+    flyctl raises service-check intervals and timeouts below 1 second to 1
+    second, a non-zero grace period below 1 second to 1 second, and lowers
+    anything above 1 minute to 1 minute. Top-level `[checks]` must have an
+    interval of at least 2 seconds and a timeout of at most 60 seconds, or
+    the deploy fails. The finding says the value flyctl will use.
+    """,
+    bad='[[http_service.checks]]\ninterval = "500ms"\ntimeout = "2m"\n',
+    good='[[http_service.checks]]\ninterval = "15s"\ntimeout = "5s"\n',
+    family="services",
+)
+
+DURATION_UNIT = declare(
+    "FC505", "duration-unit", "warning",
+    "A bare number where a duration belongs; flyctl's unit for it depends on the key.",
+    """
+    A bare number means seconds for the top-level `kill_timeout`, milliseconds
+    for service `tcp_checks`/`http_checks` and top-level `[checks]`, and
+    nanoseconds for `http_service.checks`, machine checks' `kill_timeout` and
+    the `[deploy]` timeouts (so `interval = 10000` there is 10 microseconds).
+    Floats are truncated (`kill_timeout = 0.5` is 0 seconds). Write a duration
+    with its unit.
+    """,
+    bad="kill_timeout = 30\n\n[[http_service.checks]]\ninterval = 10000\n",
+    good='kill_timeout = "30s"\n\n[[http_service.checks]]\ninterval = "10s"\n',
+    family="services",
+)
+
+KILL_TIMEOUT = declare(
+    "FC506", "kill-timeout-range", "error",
+    "`kill_timeout` is negative or longer than 5 minutes.",
+    """
+    `kill_timeout` is how long Fly waits after `kill_signal` before stopping the
+    Machine by force. The platform rejects values above 300 seconds ("cannot
+    exceed 5 minutes"), and a negative value makes no sense.
+    """,
+    bad='kill_timeout = "10m"\n',
+    good='kill_timeout = "5m"\n',
+    family="services",
+)
+
+KNOWN_HANDLERS = ("http", "tls", "proxy_proto", "pg_tls", "edge_http")
+
+
+@dataclass(frozen=True)
+class _Duration:
+    path: KeyPath
+    value: Any
+    bare_unit: str  # what a bare number means: "s", "ms" or "ns"
+    kind: str  # "service-check", "toplevel-check", "kill", "deploy", "machine-check"
+
+
+def _durations(app: App) -> Iterator[_Duration]:
+    data = app.data
+    for key in ("kill_timeout",):
+        if key in data:
+            yield _Duration((key,), data[key], "s", "kill")
+    experimental = data.get("experimental")
+    if isinstance(experimental, dict) and "kill_timeout" in experimental:
+        yield _Duration(("experimental", "kill_timeout"), experimental["kill_timeout"], "s", "kill")
+    deploy = data.get("deploy")
+    if isinstance(deploy, dict):
+        for key in ("wait_timeout", "release_command_timeout"):
+            if key in deploy:
+                yield _Duration(("deploy", key), deploy[key], "ns", "deploy")
+    timing_keys = ("interval", "timeout", "grace_period")
+    for service in app.entries("services"):
+        for section in ("tcp_checks", "http_checks"):
+            for chk in _tables(service.key(section), service.get(section)):
+                for key in timing_keys:
+                    if key in chk[1]:
+                        yield _Duration(chk[0] + (key,), chk[1][key], "ms", "service-check")
+        for mc in _tables(service.key("machine_checks"), service.get("machine_checks")):
+            if "kill_timeout" in mc[1]:
+                yield _Duration(mc[0] + ("kill_timeout",), mc[1]["kill_timeout"], "ns", "machine-check")
+    for http in app.entries("http_service"):
+        for chk in _tables(http.key("checks"), http.get("checks")):
+            for key in timing_keys:
+                if key in chk[1]:
+                    yield _Duration(chk[0] + (key,), chk[1][key], "ns", "service-check")
+        for mc in _tables(http.key("machine_checks"), http.get("machine_checks")):
+            if "kill_timeout" in mc[1]:
+                yield _Duration(mc[0] + ("kill_timeout",), mc[1]["kill_timeout"], "ns", "machine-check")
+    for chk in app.entries("checks"):
+        for key in timing_keys:
+            if key in chk.table:
+                yield _Duration(chk.key(key), chk.table[key], "ms", "toplevel-check")
+    for mc in app.entries("machine_checks"):
+        if "kill_timeout" in mc.table:
+            yield _Duration(mc.key("kill_timeout"), mc.table["kill_timeout"], "ns", "machine-check")
+
+
+def _tables(base: KeyPath, value: Any) -> Iterator[tuple[KeyPath, dict[str, Any]]]:
+    if isinstance(value, dict):
+        yield base, value
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, dict):
+                yield base + (i,), item
+
+
+@check("app")
+def check_durations(app: App) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    top_kill_set = "kill_timeout" in app.data
+    for d in _durations(app):
+        if isinstance(d.value, bool) or not isinstance(d.value, (int, float, str)):
+            continue
+        seconds = duration_seconds(d.value, d.bare_unit)
+        name = _key_name(d.path)
+        bare = isinstance(d.value, (int, float))
+        if bare:
+            consequence = _clamp(d, seconds) if seconds is not None else None
+            truncated = isinstance(d.value, float) and d.bare_unit in ("s", "ms") and d.value != int(d.value)
+            read_as = format_duration(seconds) if seconds is not None else "?"
+            msg = (f"`{name} = {d.value}` has no unit: flyctl reads a bare number here as "
+                   f"{UNIT_WORDS[d.bare_unit]}, so this is {read_as}")
+            if truncated:
+                msg += " (the fraction is dropped)"
+            if consequence:
+                msg += f", {consequence}"
+            suggestion = _suggest(d, seconds)
+            # Where flyctl's unit is the documented one (seconds for kill_timeout, milliseconds for
+            # service and top-level checks) a whole number does what the user meant: info. Where it
+            # is nanoseconds, or a fraction is dropped, the value is almost certainly not what was meant.
+            documented = d.bare_unit in ("s", "ms") and not truncated and not consequence
+            yield DURATION_UNIT.diagnostic(doc, doc.value_span(d.path), msg,
+                                           hint=f'write `{name} = "{suggestion}"`' if suggestion else None,
+                                           severity=Severity.INFO if documented else None)
+        elif seconds is not None:
+            clamp = _clamp(d, seconds)
+            if clamp:
+                severity = Severity.ERROR if d.kind == "toplevel-check" else None
+                yield CHECK_TIMING.diagnostic(doc, doc.value_span(d.path), f"`{name} = \"{d.value}\"`: {clamp}",
+                                              severity=severity)
+        if d.kind == "kill" and seconds is not None and (d.path == ("kill_timeout",) or not top_kill_set):
+            if seconds < 0 or seconds > 300:
+                yield KILL_TIMEOUT.diagnostic(
+                    doc, doc.value_span(d.path),
+                    f"kill_timeout {format_duration(seconds)} is "
+                    + ("negative" if seconds < 0 else "longer than the 5 minutes the platform allows"),
+                    hint='use a value between "0s" and "5m"',
+                )
+
+
+def _key_name(path: KeyPath) -> str:
+    return next((p for p in reversed(path) if isinstance(p, str)), "value")
+
+
+def _suggest(d: _Duration, seconds: float | None) -> str | None:
+    """A string with a unit that keeps what the user most likely meant."""
+    if seconds is None:
+        return None
+    if d.bare_unit == "ns" and isinstance(d.value, (int, float)) and d.value >= 1:
+        # Almost always meant as milliseconds (the docs say so) or seconds; prefer the docs' reading.
+        meant = float(d.value) / 1000 if d.value >= 100 else float(d.value)
+        return format_duration(meant)
+    return format_duration(seconds)
+
+
+def _clamp(d: _Duration, seconds: float) -> str | None:
+    name = _key_name(d.path)
+    if d.kind == "service-check":
+        if name in ("interval", "timeout") and seconds < 1:
+            return f"which is under 1s, so flyctl raises it to 1s"
+        if name == "grace_period" and 0 < seconds < 1:
+            return "which is non-zero and under 1s, so flyctl raises it to 1s"
+        if seconds > 60:
+            return f"which is over 1 minute, so flyctl lowers it to 1m"
+    if d.kind == "toplevel-check":
+        if name == "interval" and seconds < 2:
+            return "which is under the 2s minimum for top-level checks: flyctl refuses to deploy"
+        if name == "timeout" and seconds > 60:
+            return "which is over the 60s maximum for top-level checks: flyctl refuses to deploy"
+    return None
+
+
+# -- services and ports ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Public:
+    low: int
+    high: int
+    protocol: str
+    path: KeyPath
+    owner: str
+
+
+def _as_port(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+@check("app")
+def check_services(app: App) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    publics: list[_Public] = []
+    internals: list[tuple[int, str, list[str], KeyPath, str]] = []
+    for service in app.services():
+        if service.section == "services" and not service.table:
+            continue  # flyctl drops an empty [[services]]
+        label = service.label
+        protocol = service.get("protocol") if isinstance(service.get("protocol"), str) else "tcp"
+        yield from _internal_port(app, service, label)
+        port = _as_port(service.get("internal_port"))
+        if port is not None and 1 <= port <= 65535:
+            internals.append((port, protocol, app.groups_of(service), service.key("internal_port"), label))
+        if service.section == "http_service":
+            publics.append(_Public(80, 80, "tcp", service.path, label))
+            publics.append(_Public(443, 443, "tcp", service.path, label))
+            continue
+        if "ports" not in service.table:
+            yield PORT_INVALID.diagnostic(
+                doc, doc.key_span(service.path),
+                f"{label} exposes no public port, so no traffic reaches it (flyctl warns about this too)",
+                hint="add a `[[services.ports]]` table with `port = 443` and `handlers`, or remove the service",
+                severity=Severity.WARNING,
+            )
+        for ppath, entry in _tables(service.key("ports"), service.get("ports")):
+            yield from _port_entry(app, ppath, entry, protocol)
+            low = _as_port(entry.get("port"))
+            high = low
+            where = ppath + ("port",)
+            if low is None:
+                low, high = _as_port(entry.get("start_port")), _as_port(entry.get("end_port"))
+                where = ppath + ("start_port",)
+            if low is not None and high is not None and 1 <= low <= high <= 65535:
+                publics.append(_Public(low, high, protocol, where, label))
+    yield from _duplicates(app, publics, internals)
+
+
+def _internal_port(app: App, service: Entry, label: str) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    if "internal_port" not in service.table:
+        yield PORT_INVALID.diagnostic(
+            doc, doc.key_span(service.path),
+            f"{label} has no `internal_port`: Fly does not know which port of the Machine to route to",
+            hint="add `internal_port = 8080` (the port your server listens on)",
+        )
+        return
+    port = _as_port(service.get("internal_port"))
+    if port is not None and not 1 <= port <= 65535:
+        yield PORT_INVALID.diagnostic(doc, doc.value_span(service.key("internal_port")),
+                                      f"{label}: internal_port {port} is outside 1-65535")
+
+
+def _port_entry(app: App, ppath: KeyPath, entry: dict[str, Any], protocol: str) -> Iterator[Diagnostic]:
+    doc = app.flytoml
+    for key in ("port", "start_port", "end_port"):
+        value = _as_port(entry.get(key))
+        if value is not None and not 1 <= value <= 65535:
+            yield PORT_INVALID.diagnostic(doc, doc.value_span(ppath + (key,)), f"{key} {value} is outside 1-65535")
+    start, end = _as_port(entry.get("start_port")), _as_port(entry.get("end_port"))
+    if start is not None and end is not None and start > end:
+        yield PORT_INVALID.diagnostic(doc, doc.value_span(ppath + ("start_port",)),
+                                      f"start_port {start} is greater than end_port {end}")
+    if entry.get("port") is None and (start is None) != (end is None):
+        key = "end_port" if start is None else "start_port"
+        yield PORT_INVALID.diagnostic(doc, doc.key_span(ppath), f"a port range needs both start_port and end_port; "
+                                      f"`{key}` is missing")
+    if entry.get("port") is None and start is None and end is None:
+        yield PORT_INVALID.diagnostic(doc, doc.key_span(ppath), "this port entry has no `port` (or port range)",
+                                      hint="add `port = 443` (the public port)")
+    handlers = entry.get("handlers")
+    names = [h for h in handlers if isinstance(h, str)] if isinstance(handlers, list) else []
+    if isinstance(handlers, list):
+        for i, h in enumerate(handlers):
+            if isinstance(h, str) and h not in KNOWN_HANDLERS:
+                hint = 'for HTTPS write `handlers = ["tls", "http"]`' if h.lower() in ("https", "ssl") else \
+                    "known handlers: " + ", ".join(KNOWN_HANDLERS)
+                yield HANDLER_INVALID.diagnostic(doc, doc.value_span(ppath + ("handlers", i)),
+                                                 f"unknown handler `{h}`", hint=hint)
+        if protocol == "udp" and names:
+            yield HANDLER_INVALID.diagnostic(doc, doc.value_span(ppath + ("handlers",)),
+                                             "a UDP service takes no handlers; Fly's proxy passes UDP through as is")
+    if entry.get("force_https") is True and "http" not in names:
+        yield HANDLER_INVALID.diagnostic(
+            doc, doc.value_span(ppath + ("force_https",)),
+            "`force_https` redirects HTTP requests, but this port has no `http` handler",
+            hint='add `handlers = ["http"]` to this port (usually port 80)',
+        )
+
+
+def _duplicates(app: App, publics: list[_Public], internals: list[tuple[int, str, list[str], KeyPath, str]]
+                ) -> Iterator[Diagnostic]:
+    """One finding per pair of services that collide, however many ports they share."""
+    doc = app.flytoml
+    clashes: dict[tuple[str, str], dict[str, Any]] = {}
+    for i, later in enumerate(publics):
+        for earlier in publics[:i]:
+            if earlier.protocol != later.protocol or earlier.high < later.low or later.high < earlier.low:
+                continue
+            if earlier.path == later.path:
+                continue
+            clash = clashes.setdefault((earlier.owner, later.owner), {"ports": [], "path": later.path, "internal": None})
+            shown = str(later.low) if later.low == later.high else f"{later.low}-{later.high}"
+            if shown not in clash["ports"]:
+                clash["ports"].append(shown)
+            break
+    for i, (port, proto, groups, path, label) in enumerate(internals):
+        for other_port, other_proto, other_groups, _other_path, other_label in internals[:i]:
+            if port == other_port and proto == other_proto and set(groups) & set(other_groups):
+                clash = clashes.setdefault((other_label, label), {"ports": [], "path": path, "internal": None})
+                clash["internal"] = f"{proto.upper()} {port}"
+                clash["path"] = path
+                break
+    for (earlier, later), clash in clashes.items():
+        parts = []
+        if clash["ports"]:
+            s = "s" if len(clash["ports"]) > 1 else ""
+            parts.append(f"public port{s} {', '.join(clash['ports'])}")
+        if clash["internal"]:
+            parts.append(f"internal port {clash['internal']} for the same Machines")
+        what = " and ".join(parts)
+        if earlier == later:
+            message = f"{later} lists {what} twice"
+        else:
+            message = f"{later} duplicates {earlier}: {what}"
+            if earlier == "`[http_service]`" and clash["ports"]:
+                message += " (`[http_service]` takes ports 80 and 443)"
+        yield DUPLICATE_PORT.diagnostic(
+            doc, doc.value_span(clash["path"]), message,
+            hint="each public port belongs to one service; to serve more ports from one internal port, add "
+                 "`[[services.ports]]` to a single service",
+        )
