@@ -86,6 +86,8 @@ class EnvValue:
     value: str
     path: KeyPath  # where the value is in fly.toml, or () when it came from elsewhere
     origin: str = "fly.toml"  # "fly.toml" or "Dockerfile"
+    doc: Any = field(default=None, compare=False)  # the Document that holds it, when not fly.toml
+    span: Any = field(default=None, compare=False)  # its position in that document
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ class Database:
         if not self.relative:
             return self.path
         if workdir and workdir.startswith("/"):
-            return posixpath.normpath(posixpath.join(workdir, self.path))
+            return normpath(posixpath.join(workdir, self.path))
         return None
 
 
@@ -116,18 +118,49 @@ class LiteFS:
     fuse_dir: str
     data_dir: str | None
     config: Path | None  # None when LiteFS is inferred from a /litefs path only
+    proxy_port: int | None = None  # the port LiteFS's HTTP proxy listens on (proxy.addr)
+    target_port: int | None = None  # the port it forwards to (proxy.target): the app's own
 
 
 class App:
     """A fly.toml with its companions and every derived fact, computed once on first use."""
 
-    def __init__(self, flytoml: FlyToml, *, directory: Path | None = None) -> None:
-        self.flytoml = flytoml
-        self.data = flytoml.data
-        self.directory = directory  # the fly.toml's directory, when it is on disk
-        self.dockerfile: Any = None  # set by the Dockerfile reader when there is one
+    def __init__(
+        self,
+        flytoml: FlyToml | None,
+        *,
+        directory: Path | None = None,
+        dockerfile: Any = None,
+    ) -> None:
+        self.flytoml = flytoml  # None when a Dockerfile is linted on its own
+        self.data: dict[str, Any] = flytoml.data if flytoml is not None else {}
+        self.directory = directory  # the fly.toml's directory (the build context), when on disk
+        self.dockerfile = dockerfile  # flyconf.sources.dockerfile.Dockerfile or None
+        self.image: Any = None  # the Effective settings of the image's target stage
         self.workdir: str | None = None  # the image's final WORKDIR, when known
         self.extra_env: list[EnvValue] = []  # lower-priority variables (Dockerfile ENV)
+        self.scripts: list[Any] = []  # start scripts the image runs (flyconf.sources.script.Script)
+        if dockerfile is not None:
+            self.image = dockerfile.effective(self.build_target)
+            self.workdir = self.image.workdir[0] if self.image.workdir else None
+            self.extra_env = [
+                EnvValue(name, value, (), "Dockerfile", dockerfile, dockerfile.token_span(ins, name))
+                for name, (value, ins) in self.image.env.items()
+            ]
+
+    @property
+    def has_flytoml(self) -> bool:
+        return self.flytoml is not None
+
+    @property
+    def build(self) -> dict[str, Any]:
+        build = self.data.get("build")
+        return build if isinstance(build, dict) else {}
+
+    @property
+    def build_target(self) -> str | None:
+        target = self.build.get("build-target", self.build.get("build_target"))
+        return target if isinstance(target, str) and target else None
 
     # -- sections -----------------------------------------------------------------
     def entries(self, section: str) -> list[Entry]:
@@ -251,11 +284,12 @@ class App:
             out["PRIMARY_REGION"] = EnvValue("PRIMARY_REGION", primary, ("primary_region",))
         return out
 
-    def set_extra_env(self, values: Sequence[EnvValue]) -> None:
-        """Add lower-priority variables (Dockerfile ENV) before facts are first computed."""
-        self.extra_env = list(values)
-        self.__dict__.pop("env", None)
-        self.__dict__.pop("databases", None)
+    def where(self, value: EnvValue) -> tuple[Any, Any]:
+        """The document and span of an environment value: fly.toml `[env]` or a Dockerfile `ENV`."""
+        if value.doc is not None:
+            return value.doc, value.span
+        assert self.flytoml is not None
+        return self.flytoml, self.flytoml.value_span(value.path)
 
     # -- SQLite -----------------------------------------------------------------------
     @cached_property
@@ -276,8 +310,16 @@ class App:
         for rel in ("litefs.yml", "litefs.yaml", "config/litefs.yml", "etc/litefs.yml", ".fly/litefs.yml"):
             candidate = self.directory / rel
             if candidate.is_file():
-                return read_litefs(candidate)
+                env = {name: value.value for name, value in self.env.items()}
+                return read_litefs(candidate, env)
         return None
+
+    @cached_property
+    def uses_litestream(self) -> bool:
+        """The image runs Litestream, which restores the database from object storage at start-up."""
+        texts = [self.dockerfile.text] if self.dockerfile is not None else []
+        texts.extend(s.text for s in self.scripts)
+        return any(re.search(r"\blitestream[\"',\s]+(replicate|restore)\b", t) for t in texts)
 
     @cached_property
     def is_python(self) -> bool:
@@ -300,7 +342,15 @@ class App:
                     return True
         return False
 
-    litefs_in_image = False  # set by the Dockerfile reader when ENTRYPOINT/CMD runs `litefs mount`
+    @property
+    def litefs_in_image(self) -> bool:
+        """The image starts LiteFS (`litefs mount` in ENTRYPOINT or CMD)."""
+        if self.image is None:
+            return False
+        for ins in (self.image.entrypoint, self.image.cmd):
+            if ins is not None and "litefs" in " ".join(ins.value):
+                return True
+        return False
 
     def litefs_fuse_dir(self, path: str) -> LiteFS | None:
         """The LiteFS set-up that serves ``path``, if the path is under LiteFS's FUSE directory.
@@ -342,10 +392,16 @@ def _stringify(value: Any) -> str:
     return str(value)
 
 
+def normpath(path: str) -> str:
+    """posixpath.normpath, but `//data` is `/data` (Linux treats any number of leading slashes as one)."""
+    norm = posixpath.normpath(path)
+    return "/" + norm.lstrip("/") if norm.startswith("//") else norm
+
+
 def is_under(path: str, directory: str) -> bool:
     """Whether absolute ``path`` is ``directory`` or inside it (lexically, after normalising)."""
-    p = posixpath.normpath(path)
-    d = posixpath.normpath(directory)
+    p = normpath(path)
+    d = normpath(directory)
     if d == "/":
         return True
     return p == d or p.startswith(d + "/")
@@ -407,14 +463,17 @@ def sqlite_database(value: EnvValue) -> Database | None:
     if not path or path in (":memory:",) or path.startswith(":memory"):
         return None
     relative = not path.startswith("/")
+    if relative and "/" not in path and re.search(r"_(FILENAME|FILE_NAME|NAME)$", name, re.I):
+        return None  # a bare file name that the app joins to a directory elsewhere (DATABASE_FILENAME=sqlite.db)
     if relative and path.startswith("./"):
         path = path[2:]
-    return Database(variable=name, raw=raw, path=posixpath.normpath(path) if path else path, relative=relative,
+    return Database(variable=name, raw=raw, path=normpath(path) if path else path, relative=relative,
                     source=value, url_path=url_path)
 
 
-def read_litefs(path: Path) -> LiteFS | None:
-    """`fuse.dir` and `data.dir` from a litefs.yml; defaults when absent; None if unreadable."""
+def read_litefs(path: Path, env: dict[str, str] | None = None) -> LiteFS | None:
+    """`fuse.dir`, `data.dir` and the proxy ports from a litefs.yml (LiteFS expands `${VAR}` from the
+    environment, so do we); defaults when absent; None if unreadable."""
     try:
         import yaml
 
@@ -423,8 +482,23 @@ def read_litefs(path: Path) -> LiteFS | None:
         return None
     if not isinstance(data, dict):
         return None
-    fuse = data.get("fuse") if isinstance(data.get("fuse"), dict) else {}
-    store = data.get("data") if isinstance(data.get("data"), dict) else {}
-    fuse_dir = fuse.get("dir") if isinstance(fuse.get("dir"), str) else "/litefs"
-    data_dir = store.get("dir") if isinstance(store.get("dir"), str) else "/var/lib/litefs"
-    return LiteFS(fuse_dir=fuse_dir.strip(), data_dir=data_dir.strip(), config=path)
+    env = env or {}
+
+    def text(section: str, key: str, default: str | None) -> str | None:
+        table = data.get(section)
+        value = table.get(key) if isinstance(table, dict) else None
+        if not isinstance(value, (str, int)):
+            return default
+        return re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), m.group(0)), str(value)).strip()
+
+    def port(value: str | None) -> int | None:
+        m = re.search(r":(\d{1,5})$", value or "")
+        return int(m.group(1)) if m else None
+
+    return LiteFS(
+        fuse_dir=text("fuse", "dir", "/litefs") or "/litefs",
+        data_dir=text("data", "dir", "/var/lib/litefs"),
+        config=path,
+        proxy_port=port(text("proxy", "addr", None)),
+        target_port=port(text("proxy", "target", None)),
+    )

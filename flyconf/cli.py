@@ -58,6 +58,43 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="list the rules, or explain some", description="List or explain rules.")
     rules.add_argument("rules", nargs="*", metavar="RULE", help="codes or names to explain (default: list all)")
     rules.add_argument("--format", choices=("text", "json"), default="text")
+
+    fix = sub.add_parser("fix", help="apply the safe fixes (SQLite on a volume, migrations at start-up)",
+                         description="Apply the fixes that are safe; `flyconf lint` marks fixable findings with [*].")
+    fix.add_argument("paths", nargs="*", metavar="PATH", help="fly.toml files or directories (default: .)")
+    fix.add_argument("--diff", action="store_true", help="show the changes as a diff; write nothing")
+    fix.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+
+    gen = sub.add_parser("generate", help="generate the start-up wrapper, or wire it into a Dockerfile",
+                         description="Generate files from the app's fly.toml.")
+    gen_sub = gen.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
+    ep = gen_sub.add_parser("entrypoint", help="write the POSIX sh wrapper that migrates SQLite, then execs the server",
+                            description="Write a POSIX sh start-up wrapper that migrates the SQLite database on every "
+                                        "Machine before the server starts.")
+    ep.add_argument("-o", "--output", default="bin/fly-entrypoint", metavar="PATH",
+                    help="where to write it ('-' for standard output; default: bin/fly-entrypoint)")
+    ep.add_argument("--config", metavar="PATH", help="the fly.toml to read (default: ./fly.toml when it exists)")
+    how = ep.add_mutually_exclusive_group()
+    how.add_argument("--preset", metavar="NAME", help="the stack's migration command (see --list-presets)")
+    how.add_argument("--migrate", metavar="CMD", help="any other migration command line")
+    ep.add_argument("--database", metavar="PATH", help="the SQLite file (default: from DATABASE_URL etc. in [env])")
+    ep.add_argument("--volume", metavar="PATH", help="the volume's mount destination (default: from [mounts])")
+    ep.add_argument("--run-as", metavar="USER", help="chown the volume to USER and run the rest as USER")
+    ep.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
+                    help="time limit for the migration (default: 300; 0: none)")
+    ep.add_argument("--backups", type=int, default=0, metavar="N", help="back the database up first, keeping N")
+    ep.add_argument("--list-presets", action="store_true", help="list the presets and their commands")
+    ep.add_argument("--force", action="store_true", help="overwrite a file that flyconf did not write")
+    ep.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    dfp = gen_sub.add_parser("dockerfile", help="make a Dockerfile start through the wrapper",
+                             description="Edit a Dockerfile in place: COPY the wrapper with its run bit, make it the "
+                                         "ENTRYPOINT, keep the server as CMD in exec form.")
+    dfp.add_argument("path", nargs="?", metavar="PATH", help="the Dockerfile (default: the one fly.toml builds)")
+    dfp.add_argument("--config", metavar="PATH", help="the fly.toml to read (default: ./fly.toml when it exists)")
+    dfp.add_argument("--script", default="bin/fly-entrypoint", metavar="PATH",
+                     help="the wrapper, relative to the build context (default: bin/fly-entrypoint)")
+    dfp.add_argument("--diff", action="store_true", help="show the change as a diff; write nothing")
+    dfp.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
     return parser
 
 
@@ -78,6 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _lint(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "fix":
+            return _fix(args)
+        if args.command == "generate":
+            if args.what is None:
+                parser.parse_args(["generate", "--help"])
+            from flyconf.generate import commands
+
+            return commands.run(args)
         parser.error(f"unknown command {args.command}")
     except KeyboardInterrupt:
         return 130
@@ -120,11 +165,9 @@ def _lint(args: argparse.Namespace) -> int:
         sources[name] = data.decode("utf-8", errors="replace")
     else:
         report = run(paths, selection)
-        for d in report.diagnostics:
-            if d.path not in sources:
-                sources[d.path] = _read_quietly(d.path)
+        sources.update(report.sources)
         for skipped in report.skipped:
-            print(f"flyconf: warning: {skipped}: not a fly.toml; skipped", file=sys.stderr)
+            print(f"flyconf: warning: {skipped}: not a fly.toml or a Dockerfile; skipped", file=sys.stderr)
 
     if args.statistics:
         text = _statistics(report.diagnostics)
@@ -149,12 +192,28 @@ def _lint(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
-def _read_quietly(path: str) -> str:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
+def _fix(args: argparse.Namespace) -> int:
+    from flyconf.generate.fix import apply, plan_fixes
+
+    plan = plan_fixes(args.paths or ["."])
+    if args.diff:
+        for change in plan.changes:
+            sys.stdout.write(change.diff(_shown(change.path)))
+    else:
+        apply(plan)
+    for line in plan.done:
+        print(("would fix: " if args.diff else "fixed: ") + line, file=sys.stderr)
+    for line in plan.skipped:
+        print(f"not fixed: {line}", file=sys.stderr)
+    if not plan.done and not plan.skipped:
+        print("flyconf: nothing to fix", file=sys.stderr)
+    return EXIT_OK if not plan.skipped else EXIT_FINDINGS
+
+
+def _shown(path: object) -> str:
+    from flyconf.sources.base import display
+
+    return display(path)  # type: ignore[arg-type]
 
 
 def _statistics(diagnostics: Sequence[object]) -> str:

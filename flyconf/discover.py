@@ -16,21 +16,32 @@ SKIP_DIRS = frozenset({
 })
 
 FLYTOML = "flytoml"
+DOCKERFILE = "dockerfile"
 
 
 def kind_of(name: str, *, explicit: bool) -> str | None:
     """The kind of a file by its name, or None if flyconf does not lint it.
 
-    Found in a directory, only ``fly.toml``, ``fly.*.toml`` and ``fly-*.toml``
-    (``fly-production.toml`` is a common spelling) count; named explicitly,
-    any ``.toml`` file is taken as a fly.toml.
+    Found in a directory, ``fly.toml``, ``fly.*.toml`` and ``fly-*.toml``
+    (``fly-production.toml`` is a common spelling) and Dockerfiles count; named
+    explicitly, any ``.toml`` file is taken as a fly.toml.
     """
     base = os.path.basename(name)
     if base == "fly.toml" or fnmatch.fnmatchcase(base, "fly.*.toml") or fnmatch.fnmatchcase(base, "fly-*.toml"):
         return FLYTOML
     if explicit and base.endswith(".toml"):
         return FLYTOML
+    if is_dockerfile_name(base):
+        return DOCKERFILE
     return None
+
+
+def is_dockerfile_name(base: str) -> bool:
+    """`Dockerfile`, `Dockerfile.prod`, `prod.Dockerfile`, `Containerfile` (what pre-commit tags dockerfile)."""
+    for stem in ("Dockerfile", "Containerfile", "dockerfile"):
+        if base == stem or base.startswith(stem + ".") or base.endswith("." + stem):
+            return not base.endswith((".md", ".txt", ".j2", ".tmpl", ".template", ".erb", ".ejs", ".dockerignore"))
+    return False
 
 
 @dataclass(frozen=True)

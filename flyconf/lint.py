@@ -1,4 +1,4 @@
-"""The lint pipeline: read, check, filter, sort. Returns findings; never prints or exits."""
+"""The lint pipeline: discover, read, check, filter, sort. Returns findings; never prints or exits."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from flyconf import registry
+from flyconf.assemble import DOCKERFILE, FLYTOML, Workspace, attach_scripts, dockerfile_of, failure_diagnostic
 from flyconf.diagnostics import Diagnostic, Severity
-from flyconf.discover import FLYTOML, discover, kind_of
-from flyconf.sources.base import Document, ReadFailure, decode, display, read_bytes
+from flyconf.discover import discover, kind_of
+from flyconf.sources.base import ReadFailure, decode, display
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Report:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # named explicitly but not a kind flyconf lints
+    sources: dict[str, str] = field(default_factory=dict)  # display path -> text, for reporters
 
 
 def lint_text(
@@ -55,11 +57,11 @@ def lint_text(
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
 ) -> list[Diagnostic]:
-    """Lint the contents of one file. ``filename`` is used in findings and to pick the file's kind."""
-    selection = Selection.from_keys(select, ignore)
-    kind = kind_of(filename, explicit=True) or FLYTOML
-    found = _lint_text(text, filename, None, kind)
-    return _finish(found, selection)
+    """Lint the contents of one file. ``filename`` is used in findings and to pick the file's kind.
+
+    A fly.toml linted from text is checked on its own (its Dockerfile is not read).
+    """
+    return _from_text(text, filename, Selection.from_keys(select, ignore)).diagnostics
 
 
 def lint_paths(
@@ -72,76 +74,165 @@ def lint_paths(
     return run(paths, Selection.from_keys(select, ignore)).diagnostics
 
 
+def lint_bytes(data: bytes, filename: str, selection: Selection = Selection()) -> list[Diagnostic]:
+    """Lint raw bytes (standard input): decoding problems are findings too."""
+    text = decode(data)
+    kind = kind_of(filename, explicit=True) or FLYTOML
+    if isinstance(text, ReadFailure):
+        return _finish([failure_diagnostic(text, filename, kind)], selection, {})
+    return _from_text(text, filename, selection).diagnostics
+
+
+def _from_text(text: str, filename: str, selection: Selection) -> Report:
+    ws = Workspace()
+    kind = kind_of(filename, explicit=True) or FLYTOML
+    loaded = ws.parse_text(text, kind, filename)
+    found = list(loaded.findings)
+    if loaded.doc is not None:
+        from flyconf.app import App
+
+        if kind == FLYTOML:
+            found.extend(_check_app(App(loaded.doc), ws))  # type: ignore[arg-type]
+        elif kind == DOCKERFILE:
+            found.extend(_check_app(App(None, dockerfile=loaded.doc), ws))
+    return Report(_finish(found, selection, ws.documents), [filename], [], {filename: text})
+
+
 def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selection()) -> Report:
+    """Lint paths: every fly.toml with its Dockerfile and start scripts, and Dockerfiles on their own."""
+    from flyconf.app import App
+
     report = Report()
+    ws = Workspace()
     found: list[Diagnostic] = []
-    for target in discover(paths):
+    targets = list(discover(paths))
+    consumed: set[Path] = set()  # Dockerfiles already linted as part of an app
+    explicit_dockerfiles: list[Path] = []
+
+    for target in targets:
         shown = display(target.path)
         if not target.path.exists() and not target.path.is_symlink():
-            found.append(_failure_diagnostic(ReadFailure("io-error", "file or directory not found"), shown, FLYTOML))
+            found.append(failure_diagnostic(ReadFailure("io-error", "file or directory not found"), shown, FLYTOML))
             report.files.append(shown)
             continue
         if target.kind is None:
             report.skipped.append(shown)
             continue
         report.files.append(shown)
-        data = read_bytes(target.path)
-        if isinstance(data, ReadFailure):
-            found.append(_failure_diagnostic(data, shown, target.kind))
+        if target.kind == DOCKERFILE:
+            explicit_dockerfiles.append(target.path)
             continue
-        text = decode(data)
-        if isinstance(text, ReadFailure):
-            found.append(_failure_diagnostic(text, shown, target.kind))
+        loaded = ws.load(target.path, FLYTOML, shown)
+        found.extend(loaded.findings)
+        if loaded.doc is None:
             continue
-        found.extend(_lint_text(text, shown, target.path, target.kind))
-    report.diagnostics = _finish(found, selection)
+        app, more = _app_for(loaded.doc, target.path, ws)  # type: ignore[arg-type]
+        found.extend(more)
+        if app.dockerfile is not None and app.dockerfile.fs_path is not None:
+            consumed.add(app.dockerfile.fs_path.resolve())
+        found.extend(_check_app(app, ws))
+
+    for path in explicit_dockerfiles:
+        if path.resolve() in consumed:
+            continue
+        consumed.add(path.resolve())
+        loaded = ws.load(path, DOCKERFILE)
+        found.extend(loaded.findings)
+        if loaded.doc is None:
+            continue
+        # A fly.toml beside it that builds this Dockerfile gives the context (pre-commit may pass the
+        # Dockerfile alone); only the Dockerfile's own findings (and its scripts') are reported then.
+        app = _sibling_app(path, loaded.doc, ws)
+        own = {loaded.doc.display_path}
+        results = _check_app(app, ws)
+        if app.has_flytoml:
+            own.update(s.display_path for s in app.scripts)
+            results = [d for d in results if d.path in own]
+        found.extend(results)
+
+    report.diagnostics = _finish(found, selection, ws.documents)
+    report.sources = {path: doc.text for path, doc in ws.documents.items()}
     return report
 
 
-def lint_bytes(data: bytes, filename: str, selection: Selection = Selection()) -> list[Diagnostic]:
-    """Lint raw bytes (standard input): decoding problems are findings too."""
-    kind = kind_of(filename, explicit=True) or FLYTOML
-    text = decode(data)
-    if isinstance(text, ReadFailure):
-        return _finish([_failure_diagnostic(text, filename, kind)], selection)
-    return _finish(_lint_text(text, filename, None, kind), selection)
+def _app_for(flytoml: object, path: Path, ws: Workspace) -> tuple[object, list[Diagnostic]]:
+    """The App of a fly.toml: its Dockerfile (or a finding that it is missing) and its scripts."""
+    from flyconf.app import App
+    from flyconf.rules.dockerfile import DOCKERFILE_MISSING
+
+    findings: list[Diagnostic] = []
+    directory = path.parent
+    data = flytoml.data  # type: ignore[attr-defined]
+    dockerfile_path, named = dockerfile_of(data, directory)
+    dockerfile = None
+    if dockerfile_path is not None:
+        if dockerfile_path.is_file():
+            loaded = ws.load(dockerfile_path, DOCKERFILE)
+            findings.extend(loaded.findings)
+            dockerfile = loaded.doc
+        elif named:
+            named_path = data["build"]["dockerfile"]
+            absolute = named_path.startswith("/")
+            findings.append(DOCKERFILE_MISSING.diagnostic(
+                flytoml, flytoml.value_span(("build", "dockerfile")),  # type: ignore[attr-defined]
+                f"`[build] dockerfile` names {named_path}, which does not exist"
+                + (" (an absolute path is used as it is, on the machine that deploys)" if absolute
+                   else f" (paths are relative to the directory of {path.name})"),
+                hint=f'write the path relative to {path.name}, e.g. `dockerfile = "{named_path.lstrip("/")}"`'
+                if absolute else "fix the path, or remove the key to use ./Dockerfile",
+            ))
+    app = App(flytoml, directory=directory, dockerfile=dockerfile)  # type: ignore[arg-type]
+    attach_scripts(app, ws, findings)
+    return app, findings
 
 
-def _lint_text(text: str, shown: str, fs_path: Path | None, kind: str) -> list[Diagnostic]:
-    from flyconf.rules.files import EMPTY_CONFIG
-    from flyconf.sources.flytoml import parse_flytoml
-
-    parsed = parse_flytoml(text, shown, fs_path)
-    if isinstance(parsed, ReadFailure):
-        return [_failure_diagnostic(parsed, shown, kind, text)]
-    out: list[Diagnostic] = []
-    if not parsed.data:
-        what = "is empty" if not text.strip() else "has only comments"
-        out.append(EMPTY_CONFIG.diagnostic(
-            parsed, (1, 1), f"{os.path.basename(shown) or 'fly.toml'} {what}: there is no configuration to deploy",
-            hint='start with `app = "<name>"` and `primary_region = "<region>"`, or run `fly launch`',
-        ))
-        return out
-    for fn in registry.checks("flytoml"):
-        out.extend(fn(parsed))
+def _sibling_app(path: Path, dockerfile: object, ws: Workspace) -> object:
     from flyconf.app import App
 
-    app = App(parsed, directory=fs_path.parent if fs_path is not None else None)
-    for fn in registry.checks("app"):
-        out.extend(fn(app))
+    flytoml_path = path.parent / "fly.toml"
+    if flytoml_path.is_file():
+        loaded = ws.load(flytoml_path, FLYTOML)
+        if loaded.doc is not None:
+            built, _named = dockerfile_of(loaded.doc.data, path.parent)  # type: ignore[attr-defined]
+            if built is not None and built.resolve() == path.resolve():
+                app = App(loaded.doc, directory=path.parent, dockerfile=dockerfile)  # type: ignore[arg-type]
+                attach_scripts(app, ws, [])
+                return app
+    app = App(None, directory=path.parent, dockerfile=dockerfile)
+    attach_scripts(app, ws, [])
+    return app
+
+
+def _check_app(app: object, ws: Workspace) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    from flyconf.rules.files import EMPTY_CONFIG
+
+    flytoml = app.flytoml  # type: ignore[attr-defined]
+    if flytoml is not None:
+        if not flytoml.data:
+            text = flytoml.text
+            what = "is empty" if not text.strip() else "has only comments"
+            out.append(EMPTY_CONFIG.diagnostic(
+                flytoml, (1, 1), f"{os.path.basename(flytoml.display_path) or 'fly.toml'} {what}: there is no "
+                "configuration to deploy",
+                hint='start with `app = "<name>"` and `primary_region = "<region>"`, or run `fly launch`',
+            ))
+            return out
+        for fn in registry.checks("flytoml"):
+            out.extend(fn(flytoml))
+        for fn in registry.checks("app"):
+            out.extend(fn(app))
+    if app.dockerfile is not None:  # type: ignore[attr-defined]
+        for fn in registry.checks("image"):
+            out.extend(fn(app))
     return out
 
 
-def _failure_diagnostic(failure: ReadFailure, shown: str, kind: str, text: str = "") -> Diagnostic:
-    rule_name = "io-error" if failure.rule == "io-error" else "toml-syntax"
-    rule = registry.get(rule_name)
-    assert rule is not None
-    doc = Document(display_path=shown, text=text)
-    return rule.diagnostic(doc, (failure.line, failure.column), failure.message, hint=failure.hint)
+def _finish(found: list[Diagnostic], selection: Selection, documents: dict[str, object]) -> list[Diagnostic]:
+    from flyconf.suppress import apply
 
-
-def _finish(found: list[Diagnostic], selection: Selection) -> list[Diagnostic]:
-    kept = [d for d in found if selection.enabled(d.code)]
+    unique = list(dict.fromkeys(found))  # a Dockerfile shared by two fly.toml files is checked twice
+    kept = [d for d in apply(unique, documents) if selection.enabled(d.code)]
     kept.sort(key=Diagnostic.sort_key)
     return kept
 

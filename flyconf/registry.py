@@ -42,8 +42,12 @@ class Rule:
         *,
         hint: str | None = None,
         severity: Severity | None = None,
+        fixable: bool | None = None,
     ) -> Diagnostic:
-        """A finding of this rule at ``where`` in ``doc`` (a key path, an instruction or a span)."""
+        """A finding of this rule at ``where`` in ``doc`` (a key path, an instruction or a span).
+
+        ``fixable`` defaults to the rule's; a rule with a fix passes False where its fix does not apply.
+        """
         span = doc.span_of(where)
         return Diagnostic(
             path=doc.display_path,
@@ -56,7 +60,7 @@ class Rule:
             severity=severity or self.severity,
             message=message,
             hint=hint,
-            fixable=self.fixable,
+            fixable=self.fixable if fixable is None else (fixable and self.fixable),
         )
 
 

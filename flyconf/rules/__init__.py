@@ -9,4 +9,15 @@ groups and commands, FC4xx SQLite, FC5xx services, checks and durations, FC6xx
 secrets, FC7xx Dockerfiles, FC8xx start scripts, FC9xx suppressions.
 """
 
-from flyconf.rules import files, mounts, processes, schema, secrets, services, sqlite  # noqa: F401
+from flyconf import suppress  # noqa: F401  (declares invalid-suppression)
+from flyconf.rules import (  # noqa: F401
+    dockerfile,
+    files,
+    mounts,
+    processes,
+    schema,
+    scripts,
+    secrets,
+    services,
+    sqlite,
+)

@@ -97,7 +97,8 @@ def _release(app: App) -> Iterator[Diagnostic]:
         verb = "seeds" if key == "seed_command" else "migrates"
         yield RELEASE_SQLITE.diagnostic(
             doc, doc.value_span(("deploy", key)),
-            f"`{key}` {verb} ({migration.tool}: `{migration.text}`) on the release Machine, which has no volume, "
+            fixable=key == "release_command" and app.dockerfile is not None and not litefs,
+            message=f"`{key}` {verb} ({migration.tool}: `{migration.text}`) on the release Machine, which has no volume, "
             f"but the {where} database {_db_place(db)} = {db.path} is a file on each Machine, not on the release "
             "Machine: the real database is never migrated",
             hint="remove it here and migrate at start-up on every Machine: `flyconf generate entrypoint` writes the "
@@ -107,17 +108,16 @@ def _release(app: App) -> Iterator[Diagnostic]:
 
 
 def _on_volume(app: App) -> Iterator[Diagnostic]:
-    doc = app.flytoml
     mounts = app.entries("mounts")
     for db in app.databases:
         path = db.absolute(app.workdir)
-        place = doc.value_span(db.source.path) if db.source.path else None
+        doc, place = app.where(db.source)
         if db.url_path is not None and app.mount_containing(db.url_path) is not None:
             if not app.is_python:
                 continue  # read as a URL (sqlx, Go drivers) the path is absolute and on the volume
             yield NOT_ON_VOLUME.diagnostic(
-                doc, place or (1, 1),
-                f"{_db_place(db)} = `{db.raw}`: SQLAlchemy and dj-database-url read three slashes as the relative "
+                doc, place, fixable=False,
+                message=f"{_db_place(db)} = `{db.raw}`: SQLAlchemy and dj-database-url read three slashes as the relative "
                 f"path `{db.path}` (under the working directory), not {db.url_path} on the volume",
                 hint=f"write four slashes for an absolute path: `sqlite:///{db.url_path}`",
             )
@@ -125,7 +125,7 @@ def _on_volume(app: App) -> Iterator[Diagnostic]:
         if path is None:  # relative, working directory unknown
             prisma = db.raw.startswith("file:")
             yield NOT_ON_VOLUME.diagnostic(
-                doc, place or (1, 1),
+                doc, place,
                 f"{_db_place(db)} is the relative path `{db.path}`, resolved against the working directory "
                 f"({'the directory of schema.prisma, for Prisma' if prisma else 'the image WORKDIR'}), "
                 "which is not on a volume: every deploy and restart loses the database",
@@ -136,21 +136,24 @@ def _on_volume(app: App) -> Iterator[Diagnostic]:
         if litefs is not None:
             if litefs.data_dir and litefs.config is not None and mounts and not app.mount_containing(litefs.data_dir):
                 yield NOT_ON_VOLUME.diagnostic(
-                    doc, place or (1, 1),
-                    f"{_db_place(db)} is under LiteFS's FUSE directory {litefs.fuse_dir}, but LiteFS stores its data "
+                    doc, place, fixable=False,
+                    message=f"{_db_place(db)} is under LiteFS's FUSE directory {litefs.fuse_dir}, but LiteFS stores its data "
                     f"in {litefs.data_dir} ({litefs.config.name}), which is not under any mount destination",
                     hint=f"mount the volume at {litefs.data_dir}, or set `data.dir` to a directory on the volume",
                 )
             continue
         if app.mount_containing(path) is not None:
             continue
+        if app.uses_litestream:
+            continue  # Litestream restores the database from object storage on every start
         if app.uses_litefs and app.litefs is None:
             continue  # LiteFS without its config here: its FUSE directory may well be this path
         if mounts and not any(isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")
                               for m in mounts):
             continue  # no usable destination: the mount findings say so
+        config = app.flytoml.display_path.rsplit("/", 1)[-1] if db.source.origin != "fly.toml" else "the app"
         if not mounts:
-            message = (f"{_db_place(db)} puts the SQLite database at {path}, but the app has no `[mounts]`: "
+            message = (f"{_db_place(db)} puts the SQLite database at {path}, but {config} has no `[mounts]`: "
                        "every deploy and every restart loses the data")
             hint = ('add a volume: `[[mounts]]` with `source = "data"` and `destination = "/data"`, and put the '
                     f'database under it, e.g. /data/{path.rsplit("/", 1)[-1]}')
@@ -161,7 +164,7 @@ def _on_volume(app: App) -> Iterator[Diagnostic]:
                        "every restart loses the data")
             first = next((d for d in dests if d.startswith("/")), "/data")
             hint = f"point it under {first}, e.g. {first.rstrip('/')}/{path.rsplit('/', 1)[-1]}"
-        yield NOT_ON_VOLUME.diagnostic(doc, place or (1, 1), message, hint=hint)
+        yield NOT_ON_VOLUME.diagnostic(doc, place, message, hint=hint)
 
 
 def _multiple(app: App) -> Iterator[Diagnostic]:

@@ -14,7 +14,7 @@ def test_every_corpus_file_lints_without_a_crash():
     report = run([CORPUS])  # an exception here is the failure this test exists for
     from pathlib import Path
 
-    assert {Path(f).resolve() for f in report.files} == files
+    assert {Path(f).resolve() for f in report.files if Path(f).name.endswith(".toml")} == files
     for d in report.diagnostics:
         assert isinstance(d, Diagnostic)
         assert d.line >= 1 and d.column >= 1

@@ -1,0 +1,245 @@
+"""Putting an App together: the fly.toml, the Dockerfile it builds, the start scripts the image runs.
+
+Every file is read once per run (a cache keyed by resolved path), and a file
+that cannot be read or parsed becomes a finding, never an exception.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flyconf import registry
+from flyconf.app import App
+from flyconf.diagnostics import Diagnostic
+from flyconf.sources.base import Document, ReadFailure, decode, display, read_bytes
+
+FLYTOML, DOCKERFILE, SCRIPT = "flytoml", "dockerfile", "script"
+
+# Programs that start another program given as their arguments.
+_WRAPPERS = {"tini", "dumb-init", "su-exec", "gosu", "setpriv", "catatonit", "s6-svscan", "chamber", "doppler"}
+_SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
+
+
+@dataclass
+class Loaded:
+    doc: Document | None
+    findings: list[Diagnostic] = field(default_factory=list)
+
+
+class Workspace:
+    """Documents read so far in this run, by resolved path."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[Path, str], Loaded] = {}
+        self.documents: dict[str, Document] = {}
+
+    def load(self, path: Path, kind: str, shown: str | None = None) -> Loaded:
+        key = (path.resolve(), kind)
+        if key not in self._cache:
+            self._cache[key] = self._read(path, kind, shown or display(path))
+            doc = self._cache[key].doc
+            if doc is not None:
+                self.documents[doc.display_path] = doc
+        return self._cache[key]
+
+    def parse_text(self, text: str, kind: str, shown: str, fs_path: Path | None = None) -> Loaded:
+        loaded = _parse(text, kind, shown, fs_path)
+        if loaded.doc is not None:
+            self.documents[shown] = loaded.doc
+        return loaded
+
+    def _read(self, path: Path, kind: str, shown: str) -> Loaded:
+        data = read_bytes(path)
+        if isinstance(data, ReadFailure):
+            return Loaded(None, [failure_diagnostic(data, shown, kind)])
+        text = decode(data)
+        if isinstance(text, ReadFailure):
+            return Loaded(None, [failure_diagnostic(text, shown, kind)])
+        return _parse(text, kind, shown, path)
+
+
+def _parse(text: str, kind: str, shown: str, fs_path: Path | None) -> Loaded:
+    if kind == FLYTOML:
+        from flyconf.sources.flytoml import parse_flytoml
+
+        parsed: Any = parse_flytoml(text, shown, fs_path)
+    elif kind == DOCKERFILE:
+        from flyconf.sources.dockerfile import parse_dockerfile
+
+        parsed = parse_dockerfile(text, shown, fs_path)
+    else:
+        from flyconf.sources.script import parse_script
+
+        parsed = parse_script(text, shown, fs_path)
+    if isinstance(parsed, ReadFailure):
+        return Loaded(None, [failure_diagnostic(parsed, shown, kind, text)])
+    return Loaded(parsed)
+
+
+def failure_diagnostic(failure: ReadFailure, shown: str, kind: str, text: str = "") -> Diagnostic:
+    if failure.rule == "io-error":
+        name = "io-error"
+    else:
+        name = {FLYTOML: "toml-syntax", DOCKERFILE: "dockerfile-syntax"}.get(kind, "io-error")
+    rule = registry.get(name)
+    assert rule is not None, name
+    return rule.diagnostic(Document(display_path=shown, text=text), (failure.line, failure.column), failure.message,
+                           hint=failure.hint)
+
+
+# -- the Dockerfile of a fly.toml ------------------------------------------------------------
+
+def dockerfile_of(flytoml_data: dict[str, Any], directory: Path) -> tuple[Path | None, bool]:
+    """The Dockerfile a fly.toml builds, and whether fly.toml names it explicitly.
+
+    `[build] dockerfile` (relative to fly.toml's directory) if set; no Dockerfile when the app
+    deploys a ready image or uses a buildpack builder; else `Dockerfile` beside fly.toml.
+    """
+    build = flytoml_data.get("build")
+    build = build if isinstance(build, dict) else {}
+    named = build.get("dockerfile")
+    if isinstance(named, str) and named.strip():
+        if "://" in named:
+            return None, True  # a URL: nothing local to check
+        return (directory / named), True
+    if any(isinstance(build.get(k), str) and build.get(k) for k in ("image", "builder", "builtin")) or build.get("buildpacks"):
+        return None, False
+    return directory / "Dockerfile", False
+
+
+# -- start scripts -----------------------------------------------------------------------------
+
+def start_argv(ins: Any) -> list[str]:
+    """The argument vector of an ENTRYPOINT or CMD instruction (shell form split like a shell)."""
+    if ins.json:
+        return list(ins.value)
+    try:
+        return shlex.split(" ".join(ins.value), comments=False)
+    except ValueError:
+        return " ".join(ins.value).split()
+
+
+def script_candidates(argv: list[str]) -> list[str]:
+    """Paths in a start command that may be shell scripts: the program, or what a wrapper or shell runs."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        base = posixpath.basename(word)
+        if base in _WRAPPERS or word == "--":
+            i += 1
+            while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+                i += 1
+            continue
+        if base == "litefs":
+            # `litefs mount -- cmd...`: the command after `--`
+            if "--" in argv[i:]:
+                i = argv.index("--", i) + 1
+                continue
+            return out
+        if base in _SHELLS:
+            rest = argv[i + 1 :]
+            if "-c" in rest:
+                j = rest.index("-c")
+                if j + 1 < len(rest):
+                    try:
+                        inner = shlex.split(rest[j + 1])
+                    except ValueError:
+                        inner = rest[j + 1].split()
+                    if inner:
+                        out.append(inner[0] if inner[0] != "exec" or len(inner) < 2 else inner[1])
+                return out
+            args = [a for a in rest if not a.startswith("-")]
+            if args:
+                out.append(args[0])
+            return out
+        out.append(word)
+        return out
+    return out
+
+
+def resolve_in_context(df: Any, image: Any, image_path: str, context: Path, depth: int = 0) -> Path | None:
+    """The build-context file that COPY/ADD put at ``image_path`` in the image, if any.
+
+    Follows `COPY --from=<stage>` into the stage it copies from (multi-stage builds copy the
+    app from a build stage); heredoc COPYs and COPYs from other images are not files of the context.
+    """
+    from flyconf.sources.dockerfile import process_word
+
+    workdir = image.workdir[0] if image.workdir else "/"
+    target = posixpath.normpath(posixpath.join(workdir, image_path))
+    env = {k: v for k, (v, _ins) in image.env.items()}
+    for ins, at_workdir in reversed(image.copies):
+        if not ins.value or ins.heredocs or len(ins.value) < 2:
+            continue
+        *raw_sources, raw_dest = ins.value
+        sources = [process_word(src, env) for src in raw_sources]
+        dest = process_word(raw_dest, env)
+        dest_abs = posixpath.normpath(posixpath.join(at_workdir or "/", dest))
+        dir_like = dest.endswith("/") or len(sources) > 1 or dest in (".", "./")
+        stage = ins.flag("from")
+        for src in sources:
+            if stage is not None:
+                source_image = df.effective(stage) if df.stage_named(stage) is not None else None
+                if source_image is None or depth > 5:
+                    continue
+                if target == dest_abs or target.startswith(dest_abs.rstrip("/") + "/"):
+                    inner = posixpath.join(src, posixpath.relpath(target, dest_abs)) if target != dest_abs else src
+                    found = resolve_in_context(df, source_image, inner, context, depth + 1)
+                    if found is not None:
+                        return found
+                continue
+            src_path = context / src
+            if src in (".", "./") or src.endswith("/") or src_path.is_dir():
+                if target == dest_abs or target.startswith(dest_abs.rstrip("/") + "/"):
+                    candidate = src_path / posixpath.relpath(target, dest_abs)
+                    if candidate.is_file():
+                        return candidate
+                continue
+            if dir_like and target == posixpath.join(dest_abs, posixpath.basename(src)):
+                return src_path if src_path.is_file() else None
+            if not dir_like and target == dest_abs:
+                return src_path if src_path.is_file() else None
+    return None
+
+
+def looks_like_shell(path: Path) -> bool:
+    if path.suffix in (".sh", ".bash"):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(200)
+    except OSError:
+        return False
+    return first.startswith(b"#!") and any(s in first for s in (b"sh", b"bash", b"dash", b"ash"))
+
+
+def attach_scripts(app: App, ws: Workspace, findings: list[Diagnostic]) -> None:
+    """Read the shell scripts the image runs (ENTRYPOINT, CMD, [processes] commands)."""
+    if app.image is None or app.directory is None:
+        return
+    argvs: list[list[str]] = []
+    for ins in (app.image.entrypoint, app.image.cmd):
+        if ins is not None:
+            argvs.append(start_argv(ins))
+    for command, _path in app.process_commands.values():
+        if command.strip():
+            try:
+                argvs.append(shlex.split(command))
+            except ValueError:
+                pass
+    seen: set[Path] = set()
+    for argv in argvs:
+        for candidate in script_candidates(argv):
+            found = resolve_in_context(app.dockerfile, app.image, candidate, app.directory)
+            if found is None or found.resolve() in seen or not looks_like_shell(found):
+                continue
+            seen.add(found.resolve())
+            loaded = ws.load(found, SCRIPT)
+            findings.extend(loaded.findings)
+            if loaded.doc is not None:
+                app.scripts.append(loaded.doc)

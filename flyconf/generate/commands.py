@@ -1,0 +1,142 @@
+"""`flyconf generate entrypoint` and `flyconf generate dockerfile`: the command-line side of the generators."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from flyconf.assemble import DOCKERFILE, FLYTOML, Workspace
+from flyconf.generate.plan import PlanError, entrypoint_options, is_generated
+from flyconf.sources.base import display
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.what == "entrypoint":
+        return _entrypoint(args)
+    return _dockerfile(args)
+
+
+def _error(message: str) -> int:
+    print(f"flyconf: error: {message}", file=sys.stderr)
+    return EXIT_FAIL
+
+
+def _load_app(config: str | None):  # type: ignore[no-untyped-def]
+    """The App of --config (or ./fly.toml), or an App without fly.toml; a message on failure."""
+    from flyconf.app import App
+    from flyconf.lint import _app_for
+
+    ws = Workspace()
+    path = Path(config) if config else Path("fly.toml")
+    if path.is_dir():
+        path = path / "fly.toml"
+    if not path.is_file():
+        if config:
+            raise PlanError(f"{config}: no such fly.toml")
+        return App(None, directory=Path.cwd()), ws
+    loaded = ws.load(path, FLYTOML)
+    if loaded.doc is None:
+        first = loaded.findings[0]
+        raise PlanError(f"{first.path}:{first.line}:{first.column}: {first.message}")
+    app, _ = _app_for(loaded.doc, path, ws)
+    return app, ws
+
+
+def _entrypoint(args: argparse.Namespace) -> int:
+    from flyconf.generate.entrypoint import EXIT_CODES, render_entrypoint
+    from flyconf.generate.presets import PRESETS, detect_preset
+
+    if args.list_presets:
+        width = max(len(n) for n in PRESETS)
+        for name, preset in sorted(PRESETS.items()):
+            print(f"{name:<{width}}  {preset.command}")
+        return EXIT_OK
+    try:
+        app, _ws = _load_app(args.config)
+    except PlanError as exc:
+        return _error(str(exc))
+    directory = app.directory or Path.cwd()
+    preset_name = None
+    if args.migrate:
+        migrate = args.migrate
+    elif args.preset:
+        preset = PRESETS.get(args.preset)
+        if preset is None:
+            return _error(f"unknown preset {args.preset!r}; `flyconf generate entrypoint --list-presets` lists them")
+        migrate, preset_name = preset.command, preset.name
+    else:
+        found = detect_preset(directory)
+        if found is None:
+            return _error("cannot tell which stack this is: pass --preset NAME (see --list-presets) or --migrate CMD")
+        preset, reason = found
+        migrate, preset_name = preset.command, preset.name
+        print(f"flyconf: detected {preset.name} ({reason}): migrating with `{preset.command}`", file=sys.stderr)
+    try:
+        options = entrypoint_options(
+            app, migrate=migrate, volume=args.volume, database=args.database, run_as=args.run_as,
+            timeout=args.timeout or None, backups=args.backups, preset=preset_name,
+        )
+        script = render_entrypoint(options)
+    except (PlanError, ValueError) as exc:
+        return _error(str(exc))
+    if args.output == "-":
+        sys.stdout.write(script)
+        return EXIT_OK
+    out = Path(args.output)
+    if not out.is_absolute() and app.directory is not None and args.config:
+        out = app.directory / out
+    if out.exists() and not args.force and not is_generated(out):
+        return _error(f"{display(out)} exists and was not written by flyconf; use --force to replace it")
+    from flyconf.fileio import write_atomic
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, script, mode=0o755)
+    print(f"flyconf: wrote {display(out)} (volume {options.volume}, database {options.database or 'not set'}"
+          + (f", groups {', '.join(options.groups)}" if options.groups else "") + ")", file=sys.stderr)
+    print("flyconf: next, make the image start through it: flyconf generate dockerfile", file=sys.stderr)
+    print("flyconf: its own exit codes: " + ", ".join(f"{c}" for c in sorted(EXIT_CODES)) +
+          " (see the script's header)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _dockerfile(args: argparse.Namespace) -> int:
+    from flyconf.generate.dockerfile_edit import EditError, add_entrypoint
+
+    try:
+        app, ws = _load_app(args.config)
+    except PlanError as exc:
+        return _error(str(exc))
+    if args.path:
+        loaded = ws.load(Path(args.path), DOCKERFILE)
+        df = loaded.doc
+        if df is None:
+            first = loaded.findings[0]
+            return _error(f"{first.path}:{first.line}:{first.column}: {first.message}")
+    else:
+        df = app.dockerfile
+        if df is None:
+            return _error("no Dockerfile: pass its path, or run in the directory of fly.toml")
+    try:
+        edit = add_entrypoint(df, script=args.script, target=app.build_target)  # type: ignore[arg-type]
+    except EditError as exc:
+        return _error(str(exc))
+    if not edit.changed:
+        print(f"flyconf: {df.display_path} already starts through the wrapper; nothing to do", file=sys.stderr)
+        return EXIT_OK
+    if args.diff:
+        import difflib
+
+        sys.stdout.write("".join(difflib.unified_diff(
+            df.text.splitlines(keepends=True), edit.text.splitlines(keepends=True),
+            fromfile=f"a/{df.display_path}", tofile=f"b/{df.display_path}")))
+        return EXIT_OK
+    from flyconf.fileio import write_atomic
+
+    assert df.fs_path is not None
+    write_atomic(df.fs_path, edit.text)
+    for line in edit.summary:
+        print(f"flyconf: {df.display_path}: {line}", file=sys.stderr)
+    return EXIT_OK

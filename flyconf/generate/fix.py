@@ -1,0 +1,129 @@
+"""`flyconf fix`: apply the fixes that are safe, for the findings that have them.
+
+- sqlite-not-on-volume: the database gets a volume (`[[mounts]]` when there is
+  none) and its `[env]` path moves onto it.
+- release-command-sqlite: the migration leaves `[deploy] release_command` and
+  runs in the generated start-up wrapper, which the Dockerfile now uses as its
+  ENTRYPOINT.
+
+Fixes are computed from the same App and findings as `flyconf lint`; fly.toml
+is edited with tomlkit (comments, order and formatting survive). Nothing is
+written here: the caller shows the changes or writes them atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from flyconf.app import App
+from flyconf.assemble import FLYTOML, Workspace
+from flyconf.discover import discover
+from flyconf.generate.plan import (
+    DEFAULT_SCRIPT,
+    FileChange,
+    PlanError,
+    entrypoint_options,
+    fix_database_location,
+    is_generated,
+    remove_release_migration,
+    render_toml,
+)
+from flyconf.sources.base import display
+
+
+@dataclass
+class FixPlan:
+    changes: list[FileChange] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)  # what was fixed, one line each
+    skipped: list[str] = field(default_factory=list)  # fixable findings left alone, and why
+
+
+def plan_fixes(paths: Sequence[str | os.PathLike[str]]) -> FixPlan:
+    from flyconf.lint import _app_for, _check_app
+
+    plan = FixPlan()
+    ws = Workspace()
+    for target in discover(paths):
+        if target.kind != FLYTOML or not target.path.is_file():
+            continue
+        loaded = ws.load(target.path, FLYTOML)
+        if loaded.doc is None:
+            plan.skipped.append(f"{display(target.path)}: not fixed, it does not parse")
+            continue
+        app, _ = _app_for(loaded.doc, target.path, ws)
+        fixable = {d.code for d in _check_app(app, ws) if d.fixable}
+        if fixable:
+            _plan_app(app, fixable, plan)  # type: ignore[arg-type]
+    return plan
+
+
+def _plan_app(app: App, codes: set[str], plan: FixPlan) -> None:
+    from flyconf.sources.flytoml import parse_flytoml
+
+    assert app.flytoml is not None and app.flytoml.fs_path is not None and app.directory is not None
+    shown = app.flytoml.display_path
+    doc = _tomlkit(app)
+    if "FC402" in codes:
+        for line in fix_database_location(app, doc):
+            plan.done.append(f"{shown}: {line}")
+    if "FC401" in codes:
+        new_text = render_toml(doc)
+        reparsed = parse_flytoml(new_text, shown, app.flytoml.fs_path)
+        if isinstance(reparsed, type(app.flytoml)):
+            current = App(reparsed, directory=app.directory, dockerfile=app.dockerfile)
+            try:
+                changes, line = _move_release_to_wrapper(current, doc)
+            except PlanError as exc:
+                plan.skipped.append(f"{shown}: release_command not moved: {exc}")
+            else:
+                plan.changes.extend(changes)
+                plan.done.append(f"{shown}: {line}")
+    text = render_toml(doc)
+    if text != app.flytoml.text:
+        plan.changes.insert(0, FileChange(app.flytoml.fs_path, app.flytoml.text, text, why="fly.toml"))
+
+
+def _tomlkit(app: App):  # type: ignore[no-untyped-def]
+    import tomlkit
+
+    assert app.flytoml is not None
+    return tomlkit.parse(app.flytoml.text)
+
+
+def _move_release_to_wrapper(app: App, doc) -> tuple[list[FileChange], str]:  # type: ignore[no-untyped-def]
+    from flyconf.generate.dockerfile_edit import EditError, add_entrypoint
+    from flyconf.generate.entrypoint import render_entrypoint
+
+    assert app.directory is not None
+    command = app.data["deploy"]["release_command"]
+    if app.dockerfile is None or app.dockerfile.fs_path is None:
+        raise PlanError("the app has no Dockerfile to start the wrapper from")
+    script_path = app.directory / DEFAULT_SCRIPT
+    if script_path.exists() and not is_generated(script_path):
+        raise PlanError(f"{DEFAULT_SCRIPT} exists and was not written by flyconf")
+    try:
+        options = entrypoint_options(app, migrate=command)
+        script = render_entrypoint(options)
+        edit = add_entrypoint(app.dockerfile, script=DEFAULT_SCRIPT, target=app.build_target)
+    except (PlanError, EditError, ValueError) as exc:
+        raise PlanError(str(exc)) from None
+    changes = []
+    old_script = script_path.read_text(encoding="utf-8") if script_path.exists() else None
+    if old_script != script:
+        changes.append(FileChange(script_path, old_script, script, mode=0o755, why="start-up wrapper"))
+    if edit.changed:
+        changes.append(FileChange(app.dockerfile.fs_path, app.dockerfile.text, edit.text, why="Dockerfile"))
+    line = remove_release_migration(doc, command)
+    return changes, line
+
+
+def apply(plan: FixPlan) -> None:
+    """Write every change atomically (a temporary file renamed over the original)."""
+    from flyconf.fileio import write_atomic
+
+    for change in plan.changes:
+        change.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(change.path, change.new, mode=change.mode)
+

@@ -1,0 +1,359 @@
+"""Dockerfiles, read with BuildKit's own parser (the ``dockerfile`` package).
+
+The parser gives instructions with their line ranges, JSON or shell form,
+flags and heredocs, and honours ``# escape=``. It gives no columns, so this
+module finds tokens in the source lines itself; and it reports some errors
+without a line, so the faulty instruction is found by parsing prefixes.
+
+On top of the instructions this module works out what runs: the build stages,
+the final stage (or ``[build] build-target``), and, following ``FROM <stage>``
+chains, the effective ENV, USER, WORKDIR, EXPOSE, ENTRYPOINT and CMD.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from flyconf.diagnostics import Span
+from flyconf.sources.base import Document, ReadFailure
+
+KNOWN_INSTRUCTIONS = frozenset({
+    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER",
+    "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+})
+
+
+@dataclass(frozen=True)
+class Instruction:
+    index: int
+    cmd: str  # upper case: "RUN", "CMD", ...
+    value: tuple[str, ...]
+    json: bool  # exec (JSON) form
+    flags: tuple[str, ...]
+    start_line: int
+    end_line: int
+    original: str
+    heredocs: tuple[tuple[str, str], ...]  # (name, content)
+    stage: int  # index of the build stage it belongs to
+
+    def flag(self, name: str) -> str | None:
+        prefix = f"--{name}="
+        for f in self.flags:
+            if f.startswith(prefix):
+                return f[len(prefix):]
+        return None
+
+    @property
+    def shell_text(self) -> str:
+        """The command of a shell-form instruction as one string (heredoc bodies included)."""
+        text = " ".join(self.value)
+        for _name, body in self.heredocs:
+            text += "\n" + body
+        return text
+
+
+@dataclass
+class Stage:
+    index: int
+    name: str | None  # the `AS name`
+    base: str  # the FROM image or stage name
+    from_instruction: Instruction
+    instructions: list[Instruction] = field(default_factory=list)
+
+
+@dataclass
+class Effective:
+    """What the image built from one stage runs with, FROM-chains followed."""
+
+    env: dict[str, tuple[str, Instruction]] = field(default_factory=dict)
+    user: tuple[str, Instruction] | None = None
+    workdir: tuple[str, Instruction] | None = None
+    expose: list[tuple[str, Instruction]] = field(default_factory=list)
+    entrypoint: Instruction | None = None
+    cmd: Instruction | None = None
+    volumes: list[tuple[str, Instruction]] = field(default_factory=list)
+    runs: list[Instruction] = field(default_factory=list)
+    copies: list[tuple[Instruction, str | None]] = field(default_factory=list)  # (COPY/ADD, workdir at the time)
+    chain: list[int] = field(default_factory=list)  # stage indexes, base first
+
+
+@dataclass
+class Dockerfile(Document):
+    instructions: list[Instruction] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=list)
+    escape: str = "\\"
+
+    def span_of(self, where: object) -> Span:
+        if isinstance(where, Instruction):
+            return self.instruction_span(where)
+        return super().span_of(where)
+
+    # -- positions -------------------------------------------------------------------------
+    def instruction_span(self, ins: Instruction) -> Span:
+        """The instruction keyword: `CMD` in `CMD npm start`."""
+        line = self.line_text(ins.start_line)
+        col = len(line) - len(line.lstrip()) + 1
+        word = line.lstrip().split(" ", 1)[0]
+        return Span(ins.start_line, col, ins.start_line, col + len(word))
+
+    def token_span(self, ins: Instruction, token: str, *, after_keyword: bool = True) -> Span:
+        """Where ``token`` first appears in the instruction's source lines (else the instruction)."""
+        for lineno in range(ins.start_line, ins.end_line + 1):
+            line = self.line_text(lineno)
+            start = 0
+            if lineno == ins.start_line and after_keyword:
+                kw = self.instruction_span(ins)
+                start = kw.end_column - 1 if kw.end_column else 0
+            pos = line.find(token, start)
+            if pos != -1:
+                return Span(lineno, pos + 1, lineno, pos + 1 + len(token))
+        return self.instruction_span(ins)
+
+    def arguments_span(self, ins: Instruction) -> Span:
+        """From the first argument to the end of the instruction's first line."""
+        kw = self.instruction_span(ins)
+        line = self.line_text(ins.start_line)
+        rest = line[(kw.end_column or 1) - 1 :]
+        offset = len(rest) - len(rest.lstrip())
+        start = (kw.end_column or 1) + offset
+        end = len(line.rstrip().rstrip(self.escape).rstrip()) + 1
+        return Span(ins.start_line, start, ins.start_line, max(end, start + 1))
+
+    # -- stages ----------------------------------------------------------------------------
+    def stage_named(self, name: str) -> Stage | None:
+        low = name.lower()
+        for st in self.stages:
+            if st.name is not None and st.name.lower() == low:
+                return st
+        if name.isdigit() and int(name) < len(self.stages):
+            return self.stages[int(name)]
+        return None
+
+    def target_stage(self, target: str | None = None) -> Stage | None:
+        if target:
+            found = self.stage_named(target)
+            if found is not None:
+                return found
+        return self.stages[-1] if self.stages else None
+
+    def effective(self, target: str | None = None) -> Effective:
+        """ENV, USER, WORKDIR, EXPOSE, ENTRYPOINT, CMD of the image built from ``target`` (default: last stage)."""
+        stage = self.target_stage(target)
+        eff = Effective()
+        if stage is None:
+            return eff
+        chain: list[Stage] = []
+        seen: set[int] = set()
+        cur: Stage | None = stage
+        while cur is not None and cur.index not in seen:
+            seen.add(cur.index)
+            chain.append(cur)
+            cur = self.stage_named(cur.base) if cur.base else None
+            if cur is not None and cur.index >= chain[-1].index:
+                break  # FROM may only name an earlier stage
+        chain.reverse()
+        eff.chain = [s.index for s in chain]
+        args: dict[str, str] = {}
+        for st in chain:
+            for ins in st.instructions:
+                _apply(eff, ins, args)
+        return eff
+
+
+def _apply(eff: Effective, ins: Instruction, args: dict[str, str]) -> None:
+    def expand(text: str) -> str:
+        return process_word(text, {**args, **{k: v for k, (v, _) in eff.env.items()}})
+
+    cmd = ins.cmd
+    if cmd == "ARG":
+        for item in ins.value:
+            name, _, default = item.partition("=")
+            if default:
+                args[name] = default
+    elif cmd == "ENV":
+        values = list(ins.value)
+        for i in range(0, len(values) - 1, 2):
+            eff.env[values[i]] = (expand(values[i + 1]), ins)
+    elif cmd == "USER" and ins.value:
+        eff.user = (expand(ins.value[0]), ins)
+    elif cmd == "WORKDIR" and ins.value:
+        path = expand(ins.value[0])
+        base = eff.workdir[0] if eff.workdir else "/"
+        eff.workdir = (posixpath.normpath(posixpath.join(base, path)), ins)
+    elif cmd == "EXPOSE":
+        eff.expose.extend((expand(v), ins) for v in ins.value)
+    elif cmd == "ENTRYPOINT":
+        eff.entrypoint = ins
+        if eff.cmd is not None and eff.cmd.stage != ins.stage:
+            eff.cmd = None  # ENTRYPOINT resets a CMD inherited from the base (not one set in this stage)
+    elif cmd == "CMD":
+        eff.cmd = ins
+    elif cmd == "VOLUME":
+        for v in ins.value:
+            eff.volumes.extend((p, ins) for p in _volume_paths(v))
+    elif cmd == "RUN":
+        eff.runs.append(ins)
+    elif cmd in ("COPY", "ADD"):
+        eff.copies.append((ins, eff.workdir[0] if eff.workdir else None))
+
+
+def _volume_paths(value: str) -> list[str]:
+    value = value.strip()
+    if value.startswith("["):
+        try:
+            parsed = json.loads(value)
+            return [p for p in parsed if isinstance(p, str)]
+        except ValueError:
+            pass
+    return [p for p in value.split() if p]
+
+
+def process_word(text: str, env: dict[str, str]) -> str:
+    """One word as Docker reads ENV, ARG, USER, WORKDIR values: quotes removed, variables expanded.
+
+    Single quotes keep their content literally; double quotes allow `$VAR` and backslash escapes.
+    """
+    out: list[str] = []
+    i, n = 0, len(text)
+    quote: str | None = None
+    chunk_start = 0
+
+    def flush_plain(segment: str) -> None:
+        out.append(expand_vars(segment, env))
+
+    while i < n:
+        ch = text[i]
+        if quote == "'":
+            if ch == "'":
+                out.append(text[chunk_start:i])
+                quote = None
+                chunk_start = i + 1
+            i += 1
+            continue
+        if ch == "\\" and i + 1 < n:
+            flush_plain(text[chunk_start:i])
+            out.append(text[i + 1])
+            i += 2
+            chunk_start = i
+            continue
+        if ch == '"':
+            flush_plain(text[chunk_start:i])
+            quote = None if quote == '"' else '"'
+            i += 1
+            chunk_start = i
+            continue
+        if ch == "'" and quote is None:
+            flush_plain(text[chunk_start:i])
+            quote = "'"
+            i += 1
+            chunk_start = i
+            continue
+        i += 1
+    if quote == "'":
+        out.append(text[chunk_start:])  # unterminated single quote: keep the rest literally
+    else:
+        flush_plain(text[chunk_start:])
+    return "".join(out)
+
+
+_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def expand_vars(text: str, env: dict[str, str]) -> str:
+    """Docker's variable substitution for ENV, USER, WORKDIR... (unknown variables stay as written)."""
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1) or m.group(2)
+        if name in env:
+            return env[name]
+        whole = m.group(0)
+        if ":-" in whole or "-" in whole[2:]:
+            default = whole.split("-", 1)[1].rstrip("}")
+            return default
+        return whole
+
+    return _VAR.sub(sub, text)
+
+
+def parse_dockerfile(text: str, display_path: str, fs_path: Path | None = None) -> Dockerfile | ReadFailure:
+    """Parse with BuildKit's parser; a parse error becomes a failure at the faulty instruction."""
+    import dockerfile as bk  # BuildKit's parser, loaded only when there is a Dockerfile to read
+
+    try:
+        commands = bk.parse_string(text)
+    except bk.GoParseError as exc:
+        line = _locate_error(text, bk, str(exc))
+        return ReadFailure("syntax", f"Dockerfile does not parse: {exc}", line, 1)
+    doc = Dockerfile(display_path=display_path, text=text, fs_path=fs_path)
+    doc.escape = _escape_directive(text)
+    stage = -1
+    for i, c in enumerate(commands):
+        cmd = c.cmd.upper()
+        if cmd == "FROM":
+            stage += 1
+        ins = Instruction(
+            index=i, cmd=cmd, value=tuple(c.value), json=bool(c.json), flags=tuple(c.flags),
+            start_line=c.start_line, end_line=c.end_line, original=c.original,
+            heredocs=tuple((h.name, h.content) for h in c.heredocs), stage=max(stage, 0),
+        )
+        doc.instructions.append(ins)
+        if cmd == "FROM":
+            base, name = _from_parts(ins.value)
+            doc.stages.append(Stage(index=stage, name=name, base=base, from_instruction=ins))
+        elif doc.stages:
+            doc.stages[-1].instructions.append(ins)
+    return doc
+
+
+def _from_parts(value: Iterable[str]) -> tuple[str, str | None]:
+    parts = list(value)
+    base = parts[0] if parts else ""
+    name = parts[2] if len(parts) >= 3 and parts[1].upper() == "AS" else None
+    return base, name
+
+
+def _escape_directive(text: str) -> str:
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("#"):
+            break
+        m = re.match(r"#\s*escape\s*=\s*(\S)", stripped, re.I)
+        if m:
+            return m.group(1)
+    return "\\"
+
+
+def _locate_error(text: str, bk: Any, message: str) -> int:
+    """The line of the instruction that makes the parser fail (the parser does not say)."""
+    lines = text.splitlines(keepends=True)
+    if "heredoc" in message:
+        return _unterminated_heredoc(lines) or max(len(lines), 1)
+    for end in range(1, len(lines) + 1):
+        try:
+            bk.parse_string("".join(lines[:end]))
+        except bk.GoParseError as exc:
+            if str(exc) == message:
+                return end
+    return max(len(lines), 1)
+
+
+_HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+
+
+def _unterminated_heredoc(lines: list[str]) -> int | None:
+    i = 0
+    while i < len(lines):
+        opened = [(m.group(3), m.group(1) == "-") for m in _HEREDOC.finditer(lines[i])]
+        start = i
+        i += 1
+        for word, strip_tabs in opened:
+            while i < len(lines) and (lines[i].rstrip("\r\n").lstrip("\t") if strip_tabs else lines[i].rstrip("\r\n")) != word:
+                i += 1
+            if i >= len(lines):
+                return start + 1
+            i += 1
+    return None
