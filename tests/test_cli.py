@@ -204,7 +204,13 @@ def test_rules_json(capsys):
     rules = json.loads(capsys.readouterr().out)
     codes = [r["code"] for r in rules]
     assert codes == sorted(codes) and len(set(codes)) == len(codes)
-    assert all(r["explanation"] and r["summary"] for r in rules)
+    names = [r["name"] for r in rules]
+    assert len(set(names)) == len(names)
+    # Every rule explains itself with a bad and a good example (issue 3).
+    assert [r["code"] for r in rules if not (r["explanation"] and r["summary"] and r["bad"] and r["good"])] == []
+    for rule in ("release-command-sqlite", "sqlite-not-on-volume", "build-time-migration", "entrypoint-no-exec",
+                 "migration-skipped", "invalid-suppression", "duration-unit", "secret-in-env"):
+        assert rule in names
 
 
 def test_internal_error_is_one_line_without_traceback(monkeypatch, capsys, app: Path):

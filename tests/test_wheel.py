@@ -46,12 +46,19 @@ def test_installed_wheel_lints_from_another_directory(wheel: Path, tmp_path: Pat
     work = tmp_path / "elsewhere"
     work.mkdir()
     (work / "fly.toml").write_text('app = "x"\n[[mounts]]\nsource = "data"\ndestinaton = "/data"\n')
+    (work / "Dockerfile").write_text("FROM node:20\nCMD npm start\n")  # the Dockerfile parser must be installed too
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
     lint = subprocess.run([str(bindir / "flyconf"), "lint", "--format", "json"], cwd=work, capture_output=True,
                           text=True, env=env, timeout=120)
     assert lint.returncode == 1, lint.stderr
-    (finding,) = json.loads(lint.stdout)
-    assert (finding["rule"], finding["line"], finding["column"]) == ("unknown-key", 4, 1)
+    findings = json.loads(lint.stdout)
+    assert [(f["path"], f["rule"], f["line"], f["column"]) for f in findings] == [
+        ("Dockerfile", "cmd-shell-form", 2, 1), ("fly.toml", "unknown-key", 4, 1)]
+    gen = subprocess.run([str(bindir / "flyconf"), "generate", "entrypoint", "--volume", "/data", "--database",
+                          "/data/app.db", "--migrate", "true", "-o", "-"], cwd=work, capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert gen.returncode == 0, gen.stderr
+    assert gen.stdout.startswith("#!/bin/sh") and "FLYCONF_DATABASE='/data/app.db'" in gen.stdout
     where = subprocess.run([str(bindir / "python"), "-c", "import flyconf, sys; print(flyconf.__file__)"],
                            cwd=work, capture_output=True, text=True, env=env, check=True)
     assert str(venv) in where.stdout, "flyconf was imported from outside the fresh environment"

@@ -24,10 +24,10 @@ from flyconf.generate.plan import (
     DEFAULT_SCRIPT,
     FileChange,
     PlanError,
+    comment_out_release_command,
     entrypoint_options,
     fix_database_location,
     is_generated,
-    remove_release_migration,
     render_toml,
 )
 from flyconf.sources.base import display
@@ -60,39 +60,45 @@ def plan_fixes(paths: Sequence[str | os.PathLike[str]]) -> FixPlan:
 
 
 def _plan_app(app: App, codes: set[str], plan: FixPlan) -> None:
-    from flyconf.sources.flytoml import parse_flytoml
+    import tomlkit
 
     assert app.flytoml is not None and app.flytoml.fs_path is not None and app.directory is not None
     shown = app.flytoml.display_path
-    doc = _tomlkit(app)
+    text = app.flytoml.text
     if "FC402" in codes:
-        for line in fix_database_location(app, doc):
-            plan.done.append(f"{shown}: {line}")
+        doc = tomlkit.parse(text)
+        notes = fix_database_location(app, doc)
+        if notes:
+            text = render_toml(doc)
+            app = _reparsed(app, text)
+            plan.done.extend(f"{shown}: {line}" for line in notes)
     if "FC401" in codes:
-        new_text = render_toml(doc)
-        reparsed = parse_flytoml(new_text, shown, app.flytoml.fs_path)
-        if isinstance(reparsed, type(app.flytoml)):
-            current = App(reparsed, directory=app.directory, dockerfile=app.dockerfile)
-            try:
-                changes, line = _move_release_to_wrapper(current, doc)
-            except PlanError as exc:
-                plan.skipped.append(f"{shown}: release_command not moved: {exc}")
-            else:
-                plan.changes.extend(changes)
-                plan.done.append(f"{shown}: {line}")
-    text = render_toml(doc)
-    if text != app.flytoml.text:
-        plan.changes.insert(0, FileChange(app.flytoml.fs_path, app.flytoml.text, text, why="fly.toml"))
+        try:
+            changes, text, line = _move_release_to_wrapper(app)
+        except PlanError as exc:
+            plan.skipped.append(f"{shown}: release_command not moved: {exc}")
+        else:
+            plan.changes.extend(changes)
+            plan.done.append(f"{shown}: {line}")
+    assert app.flytoml is not None and app.flytoml.fs_path is not None
+    original = app.flytoml.fs_path.read_text(encoding="utf-8") if app.flytoml.fs_path.is_file() else None
+    if original is not None and text != original:
+        plan.changes.insert(0, FileChange(app.flytoml.fs_path, original, text, why="fly.toml"))
 
 
-def _tomlkit(app: App):  # type: ignore[no-untyped-def]
-    import tomlkit
+def _reparsed(app: App, text: str) -> App:
+    from flyconf.sources.flytoml import FlyToml, parse_flytoml
 
     assert app.flytoml is not None
-    return tomlkit.parse(app.flytoml.text)
+    parsed = parse_flytoml(text, app.flytoml.display_path, app.flytoml.fs_path)
+    if not isinstance(parsed, FlyToml):  # pragma: no cover - tomlkit writes valid TOML
+        raise PlanError(f"the edited fly.toml does not parse: {parsed.message}")
+    new = App(parsed, directory=app.directory, dockerfile=app.dockerfile)
+    new.scripts = app.scripts
+    return new
 
 
-def _move_release_to_wrapper(app: App, doc) -> tuple[list[FileChange], str]:  # type: ignore[no-untyped-def]
+def _move_release_to_wrapper(app: App) -> tuple[list[FileChange], str, str]:
     from flyconf.generate.dockerfile_edit import EditError, add_entrypoint
     from flyconf.generate.entrypoint import render_entrypoint
 
@@ -115,8 +121,8 @@ def _move_release_to_wrapper(app: App, doc) -> tuple[list[FileChange], str]:  # 
         changes.append(FileChange(script_path, old_script, script, mode=0o755, why="start-up wrapper"))
     if edit.changed:
         changes.append(FileChange(app.dockerfile.fs_path, app.dockerfile.text, edit.text, why="Dockerfile"))
-    line = remove_release_migration(doc, command)
-    return changes, line
+    text, line = comment_out_release_command(app.flytoml)
+    return changes, text, line
 
 
 def apply(plan: FixPlan) -> None:

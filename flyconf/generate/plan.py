@@ -143,6 +143,9 @@ def fix_database_location(app: App, doc: Any) -> list[str]:
                 table = tomlkit.table()
                 table.add("source", "data")
                 table.add("destination", dest)
+                indent = key_indent(app.flytoml.text) if app.flytoml is not None else 0
+                for key in ("source", "destination"):
+                    table.value.item(key).indent(indent)
                 aot.append(table)
                 doc.append("mounts", aot)
                 done.append('added [[mounts]] source = "data", destination = "/data" (create the volume with '
@@ -161,15 +164,34 @@ def fix_database_location(app: App, doc: Any) -> list[str]:
     return done
 
 
-def remove_release_migration(doc: Any, command: str) -> str:
-    """Take release_command out of [deploy], leaving a comment that says where it went."""
-    import tomlkit
+def comment_out_release_command(flytoml: Any) -> tuple[str, str]:
+    """fly.toml's text with `release_command` turned into a comment where it stood, and a summary.
 
-    deploy = doc["deploy"]
-    deploy.remove("release_command")
-    deploy.add(tomlkit.comment(f"release_command = {command!r} moved to {DEFAULT_SCRIPT} by flyconf: the "
-                               "release Machine has no volume"))
-    return f"removed [deploy] release_command ({command!r}); it runs in {DEFAULT_SCRIPT} on every Machine now"
+    The line (or lines, for a multi-line string) is replaced in place, with its indentation, so the
+    comment stays inside [deploy] and says where the command went; everything else is unchanged.
+    """
+    command = flytoml.get(("deploy", "release_command"))
+    key = flytoml.key_span(("deploy", "release_command"))
+    value = flytoml.value_span(("deploy", "release_command"))
+    lines = flytoml.text.splitlines(keepends=True)
+    first, last = key.line - 1, (value.end_line or value.line) - 1
+    source = "".join(lines[first : last + 1])
+    indent = source[: len(source) - len(source.lstrip(" \t"))]
+    newline = "\r\n" if source.endswith("\r\n") else "\n"
+    original = " ".join(part.strip() for part in source.strip().splitlines())
+    comment = (f"{indent}# {original}{newline}"
+               f"{indent}# flyconf: moved to {DEFAULT_SCRIPT}, which migrates on every Machine at start-up "
+               f"(the release Machine has no volume){newline}")
+    text = "".join(lines[:first]) + comment + "".join(lines[last + 1 :])
+    return text, f"moved [deploy] release_command ({command!r}) to {DEFAULT_SCRIPT}, which runs it on every Machine"
+
+
+def key_indent(text: str) -> int:
+    """How far keys inside tables are indented in this file (0 or the first indented key's depth)."""
+    import re
+
+    m = re.search(r"^\[[^\n]*\]\s*\n([ \t]+)[A-Za-z0-9_\"'-]", text, re.M)
+    return len(m.group(1).expandtabs(2)) if m else 0
 
 
 def render_toml(doc: Any) -> str:

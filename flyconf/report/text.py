@@ -28,7 +28,9 @@ def render_text(
         return f"{code}{text}{_RESET}" if color else text
 
     for d in diagnostics:
-        head = f"{paint(_BOLD, f'{d.path}:{d.line}:{d.column}:')} {paint(_COLOR[d.severity] + _BOLD, d.code)} [{d.rule}] {d.message}"
+        fix = " [*]" if d.fixable else ""  # as in ruff: `flyconf fix` can fix this one
+        head = (f"{paint(_BOLD, f'{d.path}:{d.line}:{d.column}:')} {paint(_COLOR[d.severity] + _BOLD, d.code)} "
+                f"[{d.rule}]{fix} {d.message}")
         out.append(head)
         if concise:
             continue
@@ -69,5 +71,5 @@ def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:
             parts.append(f"{n} {word}{'s' if n != 1 and word != 'info' else ''}")
     n = len(diagnostics)
     fixable = sum(1 for d in diagnostics if d.fixable)
-    tail = f"; {fixable} can be fixed with `flyconf fix`" if fixable else ""
+    tail = f"; {fixable} marked [*] can be fixed with `flyconf fix`" if fixable else ""
     return f"Found {n} problem{'s' if n != 1 else ''} ({', '.join(parts)}){where}{tail}."

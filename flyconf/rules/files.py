@@ -12,6 +12,8 @@ IO_ERROR = declare(
     directory, is not readable, or is too large to be a configuration file.
     Nothing else is checked in that file.
     """,
+    bad="$ flyconf lint deploy/fly.toml   # the file is deploy/fly.production.toml",
+    good="$ flyconf lint deploy/fly.production.toml",
     family="files",
 )
 
