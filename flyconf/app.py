@@ -122,6 +122,31 @@ class LiteFS:
     target_port: int | None = None  # the port it forwards to (proxy.target): the app's own
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a SQLite database ends up, and whether that is on a volume.
+
+    ``kind`` is one of: "on-volume"; "unknown" (Litestream restores it, or LiteFS without a
+    litefs.yml here, or no usable mount destination); "three-slash" (a Python app's
+    `sqlite:///x` on the volume only if read as a URL); "litefs-data" (under LiteFS, whose data
+    directory is not on a volume); "relative" (relative path, working directory unknown);
+    "no-mounts"; "elsewhere" (not under any mount destination).
+    """
+
+    kind: str
+    path: str | None = None  # the absolute path, when known
+    litefs: LiteFS | None = None
+
+    @property
+    def lost(self) -> bool:
+        return self.kind not in ("on-volume", "unknown")
+
+    @property
+    def fixable(self) -> bool:
+        """`flyconf fix` can move it onto a volume (not a LiteFS or URL-reading question)."""
+        return self.kind in ("relative", "no-mounts", "elsewhere")
+
+
 class App:
     """A fly.toml with its companions and every derived fact, computed once on first use."""
 
@@ -151,6 +176,13 @@ class App:
     @property
     def has_flytoml(self) -> bool:
         return self.flytoml is not None
+
+    @property
+    def fly(self) -> FlyToml:
+        """The fly.toml, for code that runs only when there is one (the "app" checks)."""
+        if self.flytoml is None:
+            raise ValueError("this App has no fly.toml")
+        return self.flytoml
 
     @property
     def build(self) -> dict[str, Any]:
@@ -365,6 +397,31 @@ class App:
             return LiteFS("/litefs", None, None)
         return None
 
+    def placement(self, db: Database) -> Placement:
+        """Whether ``db`` lives on a volume (see :class:`Placement`); the rules and `fix` share this."""
+        if db.url_path is not None and self.mount_containing(db.url_path) is not None:
+            return Placement("three-slash" if self.is_python else "on-volume", db.url_path)
+        if self.uses_litestream:
+            return Placement("unknown")  # restored from object storage on every start
+        path = db.absolute(self.workdir)
+        if path is None:
+            return Placement("relative")
+        litefs = self.litefs_fuse_dir(path)
+        if litefs is not None:
+            off = (litefs.data_dir and litefs.config is not None and self.entries("mounts")
+                   and self.mount_containing(litefs.data_dir) is None)
+            return Placement("litefs-data" if off else "on-volume", path, litefs)
+        if self.mount_containing(path) is not None:
+            return Placement("on-volume", path)
+        if self.uses_litefs and self.litefs is None:
+            return Placement("unknown", path)  # its FUSE directory may well be this path
+        mounts = self.entries("mounts")
+        if not mounts:
+            return Placement("no-mounts", path)
+        if not any(isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/") for m in mounts):
+            return Placement("unknown", path)  # no usable destination: the mount rules say so
+        return Placement("elsewhere", path)
+
     def mount_containing(self, path: str, groups: Sequence[str] | None = None) -> Entry | None:
         """The mount whose destination holds ``path``, among the mounts of ``groups`` (default: all)."""
         candidates = self.entries("mounts") if groups is None else [
@@ -378,6 +435,7 @@ class App:
 
 
 def _tables(section: str, base: KeyPath, value: Any) -> Iterator[Entry]:
+    """The tables of a section value that may be one table or an array of tables."""
     if isinstance(value, dict):
         yield Entry(section, base, value)
     elif isinstance(value, list):

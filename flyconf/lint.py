@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from flyconf import registry
 from flyconf.assemble import DOCKERFILE, FLYTOML, Workspace, attach_scripts, dockerfile_of, failure_diagnostic
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.discover import discover, kind_of
-from flyconf.sources.base import ReadFailure, decode, display
+from flyconf.sources.base import Document, ReadFailure, decode, display
+
+if TYPE_CHECKING:
+    from flyconf.app import App
+    from flyconf.sources.flytoml import FlyToml
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ def _from_text(text: str, filename: str, selection: Selection) -> Report:
         from flyconf.app import App
 
         if kind == FLYTOML:
-            found.extend(_check_app(App(loaded.doc), ws))  # type: ignore[arg-type]
+            found.extend(_check_app(App(loaded.doc), ws))  # type: ignore[arg-type]  # parse_text(FLYTOML) -> FlyToml
         elif kind == DOCKERFILE:
             found.extend(_check_app(App(None, dockerfile=loaded.doc), ws))
     return Report(_finish(found, selection, ws.documents), [filename], [], {filename: text})
@@ -100,8 +104,6 @@ def _from_text(text: str, filename: str, selection: Selection) -> Report:
 
 def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selection()) -> Report:
     """Lint paths: every fly.toml with its Dockerfile and start scripts, and Dockerfiles on their own."""
-    from flyconf.app import App
-
     report = Report()
     ws = Workspace()
     found: list[Diagnostic] = []
@@ -126,7 +128,7 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
         found.extend(loaded.findings)
         if loaded.doc is None:
             continue
-        app, more = _app_for(loaded.doc, target.path, ws)  # type: ignore[arg-type]
+        app, more = _app_for(loaded.doc, target.path, ws)  # type: ignore[arg-type]  # a FLYTOML load is a FlyToml
         found.extend(more)
         if app.dockerfile is not None and app.dockerfile.fs_path is not None:
             consumed.add(app.dockerfile.fs_path.resolve())
@@ -155,14 +157,14 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
     return report
 
 
-def _app_for(flytoml: object, path: Path, ws: Workspace) -> tuple[object, list[Diagnostic]]:
+def _app_for(flytoml: "FlyToml", path: Path, ws: Workspace) -> tuple["App", list[Diagnostic]]:
     """The App of a fly.toml: its Dockerfile (or a finding that it is missing) and its scripts."""
     from flyconf.app import App
     from flyconf.rules.dockerfile import DOCKERFILE_MISSING
 
     findings: list[Diagnostic] = []
     directory = path.parent
-    data = flytoml.data  # type: ignore[attr-defined]
+    data = flytoml.data
     dockerfile_path, named = dockerfile_of(data, directory)
     dockerfile = None
     if dockerfile_path is not None:
@@ -174,28 +176,29 @@ def _app_for(flytoml: object, path: Path, ws: Workspace) -> tuple[object, list[D
             named_path = data["build"]["dockerfile"]
             absolute = named_path.startswith("/")
             findings.append(DOCKERFILE_MISSING.diagnostic(
-                flytoml, flytoml.value_span(("build", "dockerfile")),  # type: ignore[attr-defined]
+                flytoml, flytoml.value_span(("build", "dockerfile")),
                 f"`[build] dockerfile` names {named_path}, which does not exist"
                 + (" (an absolute path is used as it is, on the machine that deploys)" if absolute
                    else f" (paths are relative to the directory of {path.name})"),
                 hint=f'write the path relative to {path.name}, e.g. `dockerfile = "{named_path.lstrip("/")}"`'
                 if absolute else "fix the path, or remove the key to use ./Dockerfile",
             ))
-    app = App(flytoml, directory=directory, dockerfile=dockerfile)  # type: ignore[arg-type]
+    app = App(flytoml, directory=directory, dockerfile=dockerfile)
     attach_scripts(app, ws, findings)
     return app, findings
 
 
-def _sibling_app(path: Path, dockerfile: object, ws: Workspace) -> object:
+def _sibling_app(path: Path, dockerfile: Document, ws: Workspace) -> "App":
     from flyconf.app import App
 
     flytoml_path = path.parent / "fly.toml"
     if flytoml_path.is_file():
         loaded = ws.load(flytoml_path, FLYTOML)
         if loaded.doc is not None:
-            built, _named = dockerfile_of(loaded.doc.data, path.parent)  # type: ignore[attr-defined]
+            flytoml: FlyToml = loaded.doc  # type: ignore[assignment]  # a FLYTOML load is a FlyToml
+            built, _named = dockerfile_of(flytoml.data, path.parent)
             if built is not None and built.resolve() == path.resolve():
-                app = App(loaded.doc, directory=path.parent, dockerfile=dockerfile)  # type: ignore[arg-type]
+                app = App(flytoml, directory=path.parent, dockerfile=dockerfile)
                 attach_scripts(app, ws, [])
                 return app
     app = App(None, directory=path.parent, dockerfile=dockerfile)
@@ -203,11 +206,11 @@ def _sibling_app(path: Path, dockerfile: object, ws: Workspace) -> object:
     return app
 
 
-def _check_app(app: object, ws: Workspace) -> list[Diagnostic]:
+def _check_app(app: "App", ws: Workspace) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     from flyconf.rules.files import EMPTY_CONFIG
 
-    flytoml = app.flytoml  # type: ignore[attr-defined]
+    flytoml = app.flytoml
     if flytoml is not None:
         if not flytoml.data:
             text = flytoml.text
@@ -222,13 +225,13 @@ def _check_app(app: object, ws: Workspace) -> list[Diagnostic]:
             out.extend(fn(flytoml))
         for fn in registry.checks("app"):
             out.extend(fn(app))
-    if app.dockerfile is not None:  # type: ignore[attr-defined]
+    if app.dockerfile is not None:
         for fn in registry.checks("image"):
             out.extend(fn(app))
     return out
 
 
-def _finish(found: list[Diagnostic], selection: Selection, documents: dict[str, object]) -> list[Diagnostic]:
+def _finish(found: list[Diagnostic], selection: Selection, documents: dict[str, Document]) -> list[Diagnostic]:
     from flyconf.suppress import apply
 
     unique = list(dict.fromkeys(found))  # a Dockerfile shared by two fly.toml files is checked twice

@@ -9,6 +9,7 @@ from pathlib import Path
 from flyconf.assemble import DOCKERFILE, FLYTOML, Workspace
 from flyconf.generate.plan import PlanError, entrypoint_options, is_generated
 from flyconf.sources.base import display
+from flyconf.sources.flytoml import FlyToml
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -38,7 +39,7 @@ def _load_app(config: str | None):  # type: ignore[no-untyped-def]
             raise PlanError(f"{config}: no such fly.toml")
         return App(None, directory=Path.cwd()), ws
     loaded = ws.load(path, FLYTOML)
-    if loaded.doc is None:
+    if not isinstance(loaded.doc, FlyToml):
         first = loaded.findings[0]
         raise PlanError(f"{first.path}:{first.line}:{first.column}: {first.message}")
     app, _ = _app_for(loaded.doc, path, ws)
@@ -63,10 +64,10 @@ def _entrypoint(args: argparse.Namespace) -> int:
     if args.migrate:
         migrate = args.migrate
     elif args.preset:
-        preset = PRESETS.get(args.preset)
-        if preset is None:
+        chosen = PRESETS.get(args.preset)
+        if chosen is None:
             return _error(f"unknown preset {args.preset!r}; `flyconf generate entrypoint --list-presets` lists them")
-        migrate, preset_name = preset.command, preset.name
+        migrate, preset_name = chosen.command, chosen.name
     else:
         found = detect_preset(directory)
         if found is None:

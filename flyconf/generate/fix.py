@@ -31,6 +31,7 @@ from flyconf.generate.plan import (
     render_toml,
 )
 from flyconf.sources.base import display
+from flyconf.sources.flytoml import FlyToml
 
 
 @dataclass
@@ -49,7 +50,7 @@ def plan_fixes(paths: Sequence[str | os.PathLike[str]]) -> FixPlan:
         if target.kind != FLYTOML or not target.path.is_file():
             continue
         loaded = ws.load(target.path, FLYTOML)
-        if loaded.doc is None:
+        if not isinstance(loaded.doc, FlyToml):
             plan.skipped.append(f"{display(target.path)}: not fixed, it does not parse")
             continue
         app, _ = _app_for(loaded.doc, target.path, ws)

@@ -124,33 +124,26 @@ def fix_database_location(app: App, doc: Any) -> list[str]:
     import tomlkit
 
     done: list[str] = []
-    mounts = [m for m in app.entries("mounts") if isinstance(m.get("destination"), str)
-              and m.get("destination", "").startswith("/")]
+    usable = [m.get("destination") for m in app.entries("mounts")
+              if isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")]
+    dest = posixpath.normpath(usable[0]) if usable else "/data"
     for db in app.databases:
-        path = db.absolute(app.workdir)
-        if path is None and db.relative:
-            path = "/" + db.path  # the file name is all that matters
-        if path is None or app.litefs_fuse_dir(path) is not None or app.mount_containing(path) is not None:
+        placed = app.placement(db)
+        if not placed.fixable:
             continue
-        if db.url_path is not None and app.mount_containing(db.url_path) is not None:
-            continue
-        if mounts:
-            dest = posixpath.normpath(mounts[0].get("destination"))
-        else:
-            dest = "/data"
-            if "mounts" not in doc and "mount" not in doc:
-                aot = tomlkit.aot()
-                table = tomlkit.table()
-                table.add("source", "data")
-                table.add("destination", dest)
-                indent = key_indent(app.flytoml.text) if app.flytoml is not None else 0
-                for key in ("source", "destination"):
-                    table.value.item(key).indent(indent)
-                aot.append(table)
-                doc.append("mounts", aot)
-                done.append('added [[mounts]] source = "data", destination = "/data" (create the volume with '
-                            "`fly volumes create data`)")
-                mounts = [None]  # type: ignore[list-item]
+        path = placed.path or "/" + db.path  # for a relative path, the file name is all that matters
+        if not usable and "mounts" not in doc and "mount" not in doc:
+            aot = tomlkit.aot()
+            table = tomlkit.table()
+            table.add("source", "data")
+            table.add("destination", dest)
+            indent = key_indent(app.flytoml.text) if app.flytoml is not None else 0
+            for key in ("source", "destination"):
+                table.value.item(key).indent(indent)  # type: ignore[union-attr]  # a plain key of a new table
+            aot.append(table)
+            doc.append("mounts", aot)
+            done.append('added [[mounts]] source = "data", destination = "/data" (create the volume with '
+                        "`fly volumes create data`)")
         new_path = posixpath.join(dest, posixpath.basename(path))
         value = _new_db_value(db, new_path)
         env = doc.get("env")

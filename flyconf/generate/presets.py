@@ -203,8 +203,9 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _package_json_deps(app_dir: Path) -> set[str]:
-    text = _read(app_dir / "package.json")
+def _json_names(path: Path, sections: tuple[str, ...]) -> set[str]:
+    """The keys of the given sections of a JSON manifest (package.json, composer.json)."""
+    text = _read(path)
     if text is None:
         return set()
     try:
@@ -213,12 +214,17 @@ def _package_json_deps(app_dir: Path) -> set[str]:
         return set()
     if not isinstance(data, dict):
         return set()
-    deps: set[str] = set()
-    for key in ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies"):
+    names: set[str] = set()
+    for key in sections:
         section = data.get(key)
         if isinstance(section, dict):
-            deps.update(k for k in section if isinstance(k, str))
-    return deps
+            names.update(k for k in section if isinstance(k, str))
+    return names
+
+
+def _package_json_deps(app_dir: Path) -> set[str]:
+    return _json_names(app_dir / "package.json",
+                       ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies"))
 
 
 _GEM_RAILS = re.compile(r"""^\s*gem\s*\(?\s*["'](rails|railties)["']""", re.MULTILINE)
@@ -244,21 +250,7 @@ _FLASK_MIGRATE = re.compile(r"(?<![A-Za-z0-9_.-])flask[-_.]migrate(?![A-Za-z0-9_
 
 
 def _composer_requires(app_dir: Path) -> set[str]:
-    text = _read(app_dir / "composer.json")
-    if text is None:
-        return set()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return set()
-    if not isinstance(data, dict):
-        return set()
-    names: set[str] = set()
-    for key in ("require", "require-dev"):
-        section = data.get(key)
-        if isinstance(section, dict):
-            names.update(k for k in section if isinstance(k, str))
-    return names
+    return _json_names(app_dir / "composer.json", ("require", "require-dev"))
 
 
 def _mix_deps(text: str) -> set[str]:

@@ -136,7 +136,6 @@ _COMPOUND = re.compile(r"&&|\|\||;|\n|(?<![|&])\|(?![|&])")
 @check("image")
 def check_dockerfile(app: App) -> Iterator[Diagnostic]:
     df = app.dockerfile
-    image = app.image
     unknown_seen = False
     for ins in df.instructions:
         if ins.cmd not in _KNOWN and not ins.cmd.startswith("#"):
@@ -209,7 +208,7 @@ def _start_form(app: App) -> Iterator[Diagnostic]:
             yield from _script_command(df, df.token_span(ins, argv[-1][:20]) if argv else df.instruction_span(ins),
                                        script)
     if app.has_flytoml:
-        doc = app.flytoml
+        doc = app.fly
         for group, (command, path) in app.process_commands.items():
             try:
                 argv = shlex.split(command)
@@ -364,7 +363,7 @@ def _port_value(value: str, env: dict[str, str]) -> int | None:
 
 
 def _port_mismatch(app: App) -> Iterator[Diagnostic]:
-    doc, df, image = app.flytoml, app.dockerfile, app.image
+    doc = app.fly
     env = {k: v.value for k, v in app.env.items()}
     if app.uses_litefs:
         yield from _litefs_proxy_port(app)
@@ -398,7 +397,7 @@ def _litefs_proxy_port(app: App) -> Iterator[Diagnostic]:
     litefs = app.litefs
     if litefs is None or litefs.proxy_port is None or litefs.target_port is None:
         return  # no proxy, or a litefs.yml flyconf cannot see: the ports cannot be judged
-    doc = app.flytoml
+    doc = app.fly
     for service in app.services():
         internal = service.get("internal_port")
         # Routing straight to the app (the proxy's target) bypasses LiteFS's proxy; that is a choice.
@@ -442,8 +441,8 @@ def _listening_port(app: App, group: str, env: dict[str, str]) -> tuple[int, str
     port_var = app.env.get("PORT")
     if port_var is not None and port_var.value.strip().isdigit():
         if port_var.origin == "fly.toml":
-            line = app.flytoml.value_span(port_var.path).line
-            return int(port_var.value), f"PORT in [env], {app.flytoml.display_path}:{line}", ports, False
+            line = app.fly.value_span(port_var.path).line
+            return int(port_var.value), f"PORT in [env], {app.fly.display_path}:{line}", ports, False
         return int(port_var.value), f"ENV PORT, {df.display_path}:{port_var.span.line}", ports, False
     if exposed and not command.strip():  # EXPOSE speaks for the image's CMD, not a [processes] command
         first_port, first_ins = exposed[0]

@@ -125,7 +125,7 @@ _VOLUME_NAME = re.compile(r"^[a-z0-9_]+$")
 
 @check("app")
 def check_mounts(app: App) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     mounts = app.entries("mounts")
     for mount in mounts:
         yield from _destination(app, mount)
@@ -169,7 +169,7 @@ def _did_you_mean(name: str, choices: list[str]) -> str | None:
 
 
 def _destination(app: App, mount: Entry) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     dest = mount.get("destination")
     if dest is None:
         if any(_looks_like(key, "destination") for key in mount.table):
@@ -203,7 +203,7 @@ def _destination(app: App, mount: Entry) -> Iterator[Diagnostic]:
 
 
 def _source(app: App, mount: Entry) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     source = mount.get("source")
     if source is None:
         if any(_looks_like(key, "source") for key in mount.table):
@@ -232,7 +232,7 @@ def _source(app: App, mount: Entry) -> Iterator[Diagnostic]:
 
 
 def _sizes(app: App, mount: Entry) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     label = mount.get("source") if isinstance(mount.get("source"), str) else "?"
     if "initial_size" in mount.table:
         raw = mount.get("initial_size")
@@ -284,7 +284,7 @@ def _sizes(app: App, mount: Entry) -> Iterator[Diagnostic]:
 
 
 def _per_group(app: App) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     for group in app.groups:
         mounts = app.mounts_of(group)
         if len(mounts) > 1:

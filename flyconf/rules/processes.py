@@ -7,7 +7,7 @@ import re
 import shlex
 from typing import Any, Iterator
 
-from flyconf.app import App, Entry
+from flyconf.app import App
 from flyconf.diagnostics import Diagnostic, Span
 from flyconf.registry import check, declare
 from flyconf.sources.flytoml import FlyToml
@@ -92,7 +92,7 @@ _REFERENCING = ("services", "http_service", "checks", "vm", "files", "metrics", 
 
 @check("app")
 def check_process_groups(app: App) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     yield from _group_names(app)
     defined = app.groups
     for section in _REFERENCING:
@@ -138,7 +138,7 @@ def check_process_groups(app: App) -> Iterator[Diagnostic]:
 
 
 def _group_names(app: App) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     for name, (_command, path) in app.process_commands.items():
         where = doc.key_span(path) if path[-1] == name else doc.value_span(path[:-1] + ("name",))
         problem = None
@@ -157,8 +157,9 @@ def _group_names(app: App) -> Iterator[Diagnostic]:
 # -- commands -------------------------------------------------------------------------------
 
 def _commands(app: App) -> Iterator[Diagnostic]:
-    doc = app.flytoml
-    deploy = app.data.get("deploy") if isinstance(app.data.get("deploy"), dict) else {}
+    doc = app.fly
+    raw_deploy = app.data.get("deploy")
+    deploy: dict[str, Any] = raw_deploy if isinstance(raw_deploy, dict) else {}
     candidates: list[tuple[str, Any, KeyPath]] = [
         ("`release_command`", deploy.get("release_command"), ("deploy", "release_command")),
         ("`seed_command`", deploy.get("seed_command"), ("deploy", "seed_command")),

@@ -71,7 +71,7 @@ def _masked_url(url: str) -> str | None:
 
 @check("app")
 def check_secrets(app: App) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     for var in app.env.values():
         if var.origin != "fly.toml" or not var.path or var.path == ("primary_region",):
             continue

@@ -122,30 +122,26 @@ def _durations(app: App) -> Iterator[_Duration]:
             if key in deploy:
                 yield _Duration(("deploy", key), deploy[key], "ns", "deploy")
     timing_keys = ("interval", "timeout", "grace_period")
+
+    def checks_of(base: KeyPath, value: Any, keys: tuple[str, ...], unit: str, kind: str) -> Iterator[_Duration]:
+        for path, table in _tables(base, value):
+            for key in keys:
+                if key in table:
+                    yield _Duration(path + (key,), table[key], unit, kind)
+
     for service in app.entries("services"):
         for section in ("tcp_checks", "http_checks"):
-            for chk in _tables(service.key(section), service.get(section)):
-                for key in timing_keys:
-                    if key in chk[1]:
-                        yield _Duration(chk[0] + (key,), chk[1][key], "ms", "service-check")
-        for mc in _tables(service.key("machine_checks"), service.get("machine_checks")):
-            if "kill_timeout" in mc[1]:
-                yield _Duration(mc[0] + ("kill_timeout",), mc[1]["kill_timeout"], "ns", "machine-check")
+            yield from checks_of(service.key(section), service.get(section), timing_keys, "ms", "service-check")
+        yield from checks_of(service.key("machine_checks"), service.get("machine_checks"), ("kill_timeout",), "ns",
+                             "machine-check")
     for http in app.entries("http_service"):
-        for chk in _tables(http.key("checks"), http.get("checks")):
-            for key in timing_keys:
-                if key in chk[1]:
-                    yield _Duration(chk[0] + (key,), chk[1][key], "ns", "service-check")
-        for mc in _tables(http.key("machine_checks"), http.get("machine_checks")):
-            if "kill_timeout" in mc[1]:
-                yield _Duration(mc[0] + ("kill_timeout",), mc[1]["kill_timeout"], "ns", "machine-check")
+        yield from checks_of(http.key("checks"), http.get("checks"), timing_keys, "ns", "service-check")
+        yield from checks_of(http.key("machine_checks"), http.get("machine_checks"), ("kill_timeout",), "ns",
+                             "machine-check")
     for chk in app.entries("checks"):
-        for key in timing_keys:
-            if key in chk.table:
-                yield _Duration(chk.key(key), chk.table[key], "ms", "toplevel-check")
+        yield from checks_of(chk.path, chk.table, timing_keys, "ms", "toplevel-check")
     for mc in app.entries("machine_checks"):
-        if "kill_timeout" in mc.table:
-            yield _Duration(mc.key("kill_timeout"), mc.table["kill_timeout"], "ns", "machine-check")
+        yield from checks_of(mc.path, mc.table, ("kill_timeout",), "ns", "machine-check")
 
 
 def _tables(base: KeyPath, value: Any) -> Iterator[tuple[KeyPath, dict[str, Any]]]:
@@ -159,7 +155,7 @@ def _tables(base: KeyPath, value: Any) -> Iterator[tuple[KeyPath, dict[str, Any]
 
 @check("app")
 def check_durations(app: App) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     top_kill_set = "kill_timeout" in app.data
     for d in _durations(app):
         if isinstance(d.value, bool) or not isinstance(d.value, (int, float, str)):
@@ -220,11 +216,11 @@ def _clamp(d: _Duration, seconds: float) -> str | None:
     name = _key_name(d.path)
     if d.kind == "service-check":
         if name in ("interval", "timeout") and seconds < 1:
-            return f"which is under 1s, so flyctl raises it to 1s"
+            return "which is under 1s, so flyctl raises it to 1s"
         if name == "grace_period" and 0 < seconds < 1:
             return "which is non-zero and under 1s, so flyctl raises it to 1s"
         if seconds > 60:
-            return f"which is over 1 minute, so flyctl lowers it to 1m"
+            return "which is over 1 minute, so flyctl lowers it to 1m"
     if d.kind == "toplevel-check":
         if name == "interval" and seconds < 2:
             return "which is under the 2s minimum for top-level checks: flyctl refuses to deploy"
@@ -256,7 +252,7 @@ def _as_port(value: Any) -> int | None:
 
 @check("app")
 def check_services(app: App) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     publics: list[_Public] = []
     internals: list[tuple[int, str, list[str], KeyPath, str]] = []
     for service in app.services():
@@ -293,7 +289,7 @@ def check_services(app: App) -> Iterator[Diagnostic]:
 
 
 def _internal_port(app: App, service: Entry, label: str) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     if "internal_port" not in service.table:
         yield PORT_INVALID.diagnostic(
             doc, doc.key_span(service.path),
@@ -308,7 +304,7 @@ def _internal_port(app: App, service: Entry, label: str) -> Iterator[Diagnostic]
 
 
 def _port_entry(app: App, ppath: KeyPath, entry: dict[str, Any], protocol: str) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     for key in ("port", "start_port", "end_port"):
         value = _as_port(entry.get(key))
         if value is not None and not 1 <= value <= 65535:
@@ -347,7 +343,7 @@ def _port_entry(app: App, ppath: KeyPath, entry: dict[str, Any], protocol: str) 
 def _duplicates(app: App, publics: list[_Public], internals: list[tuple[int, str, list[str], KeyPath, str]]
                 ) -> Iterator[Diagnostic]:
     """One finding per pair of services that collide, however many ports they share."""
-    doc = app.flytoml
+    doc = app.fly
     clashes: dict[tuple[str, str], dict[str, Any]] = {}
     for i, later in enumerate(publics):
         for earlier in publics[:i]:
@@ -367,7 +363,7 @@ def _duplicates(app: App, publics: list[_Public], internals: list[tuple[int, str
                 clash["internal"] = f"{proto.upper()} {port}"
                 clash["path"] = path
                 break
-    for (earlier, later), clash in clashes.items():
+    for (first, second), clash in clashes.items():
         parts = []
         if clash["ports"]:
             s = "s" if len(clash["ports"]) > 1 else ""
@@ -375,11 +371,11 @@ def _duplicates(app: App, publics: list[_Public], internals: list[tuple[int, str
         if clash["internal"]:
             parts.append(f"internal port {clash['internal']} for the same Machines")
         what = " and ".join(parts)
-        if earlier == later:
-            message = f"{later} lists {what} twice"
+        if first == second:
+            message = f"{second} lists {what} twice"
         else:
-            message = f"{later} duplicates {earlier}: {what}"
-            if earlier == "`[http_service]`" and clash["ports"]:
+            message = f"{second} duplicates {first}: {what}"
+            if first == "`[http_service]`" and clash["ports"]:
                 message += " (`[http_service]` takes ports 80 and 443)"
         yield DUPLICATE_PORT.diagnostic(
             doc, doc.value_span(clash["path"]), message,

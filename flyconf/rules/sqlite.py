@@ -80,7 +80,7 @@ def check_sqlite(app: App) -> Iterator[Diagnostic]:
 
 
 def _release(app: App) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     deploy = app.data.get("deploy")
     if not isinstance(deploy, dict):
         return
@@ -108,67 +108,61 @@ def _release(app: App) -> Iterator[Diagnostic]:
 
 
 def _on_volume(app: App) -> Iterator[Diagnostic]:
-    mounts = app.entries("mounts")
     for db in app.databases:
-        path = db.absolute(app.workdir)
+        placed = app.placement(db)
+        if not placed.lost:
+            continue
         doc, place = app.where(db.source)
-        if db.url_path is not None and app.mount_containing(db.url_path) is not None:
-            if not app.is_python:
-                continue  # read as a URL (sqlx, Go drivers) the path is absolute and on the volume
+        name = db.path.rsplit("/", 1)[-1]
+        if placed.kind == "three-slash":
             yield NOT_ON_VOLUME.diagnostic(
                 doc, place, fixable=False,
-                message=f"{_db_place(db)} = `{db.raw}`: SQLAlchemy and dj-database-url read three slashes as the relative "
-                f"path `{db.path}` (under the working directory), not {db.url_path} on the volume",
+                message=f"{_db_place(db)} = `{db.raw}`: SQLAlchemy and dj-database-url read three slashes as the "
+                f"relative path `{db.path}` (under the working directory), not {db.url_path} on the volume",
                 hint=f"write four slashes for an absolute path: `sqlite:///{db.url_path}`",
             )
-            continue
-        if path is None:  # relative, working directory unknown
+        elif placed.kind == "relative":
             prisma = db.raw.startswith("file:")
             yield NOT_ON_VOLUME.diagnostic(
                 doc, place,
                 f"{_db_place(db)} is the relative path `{db.path}`, resolved against the working directory "
                 f"({'the directory of schema.prisma, for Prisma' if prisma else 'the image WORKDIR'}), "
                 "which is not on a volume: every deploy and restart loses the database",
-                hint="use an absolute path under a mount destination, e.g. `/data/" + db.path.rsplit("/", 1)[-1] + "`",
+                hint=f"use an absolute path under a mount destination, e.g. `/data/{name}`",
             )
-            continue
-        litefs = app.litefs_fuse_dir(path)
-        if litefs is not None:
-            if litefs.data_dir and litefs.config is not None and mounts and not app.mount_containing(litefs.data_dir):
-                yield NOT_ON_VOLUME.diagnostic(
-                    doc, place, fixable=False,
-                    message=f"{_db_place(db)} is under LiteFS's FUSE directory {litefs.fuse_dir}, but LiteFS stores its data "
-                    f"in {litefs.data_dir} ({litefs.config.name}), which is not under any mount destination",
-                    hint=f"mount the volume at {litefs.data_dir}, or set `data.dir` to a directory on the volume",
-                )
-            continue
-        if app.mount_containing(path) is not None:
-            continue
-        if app.uses_litestream:
-            continue  # Litestream restores the database from object storage on every start
-        if app.uses_litefs and app.litefs is None:
-            continue  # LiteFS without its config here: its FUSE directory may well be this path
-        if mounts and not any(isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")
-                              for m in mounts):
-            continue  # no usable destination: the mount findings say so
-        config = app.flytoml.display_path.rsplit("/", 1)[-1] if db.source.origin != "fly.toml" else "the app"
-        if not mounts:
-            message = (f"{_db_place(db)} puts the SQLite database at {path}, but {config} has no `[mounts]`: "
-                       "every deploy and every restart loses the data")
-            hint = ('add a volume: `[[mounts]]` with `source = "data"` and `destination = "/data"`, and put the '
-                    f'database under it, e.g. /data/{path.rsplit("/", 1)[-1]}')
-        else:
-            dests = sorted({m.get("destination") for m in mounts if isinstance(m.get("destination"), str)})
-            message = (f"{_db_place(db)} puts the SQLite database at {path}, which is not under the mount "
-                       f"destination{'s' if len(dests) > 1 else ''} {', '.join(dests) or '(none)'}: every deploy and "
-                       "every restart loses the data")
+        elif placed.kind == "litefs-data":
+            litefs = placed.litefs
+            assert litefs is not None and litefs.config is not None
+            yield NOT_ON_VOLUME.diagnostic(
+                doc, place, fixable=False,
+                message=f"{_db_place(db)} is under LiteFS's FUSE directory {litefs.fuse_dir}, but LiteFS stores its "
+                f"data in {litefs.data_dir} ({litefs.config.name}), which is not under any mount destination",
+                hint=f"mount the volume at {litefs.data_dir}, or set `data.dir` to a directory on the volume",
+            )
+        elif placed.kind == "no-mounts":
+            config = app.fly.display_path.rsplit("/", 1)[-1] if db.source.origin != "fly.toml" else "the app"
+            yield NOT_ON_VOLUME.diagnostic(
+                doc, place,
+                f"{_db_place(db)} puts the SQLite database at {placed.path}, but {config} has no `[mounts]`: "
+                "every deploy and every restart loses the data",
+                hint='add a volume: `[[mounts]]` with `source = "data"` and `destination = "/data"`, and put the '
+                     f"database under it, e.g. /data/{name}",
+            )
+        else:  # elsewhere
+            dests = sorted({m.get("destination") for m in app.entries("mounts")
+                            if isinstance(m.get("destination"), str)})
             first = next((d for d in dests if d.startswith("/")), "/data")
-            hint = f"point it under {first}, e.g. {first.rstrip('/')}/{path.rsplit('/', 1)[-1]}"
-        yield NOT_ON_VOLUME.diagnostic(doc, place, message, hint=hint)
+            yield NOT_ON_VOLUME.diagnostic(
+                doc, place,
+                f"{_db_place(db)} puts the SQLite database at {placed.path}, which is not under the mount "
+                f"destination{'s' if len(dests) > 1 else ''} {', '.join(dests)}: every deploy and every restart "
+                "loses the data",
+                hint=f"point it under {first}, e.g. {first.rstrip('/')}/{name}",
+            )
 
 
 def _multiple(app: App) -> Iterator[Diagnostic]:
-    doc = app.flytoml
+    doc = app.fly
     db = next((d for d in app.databases if d.absolute(app.workdir)), None)
     if db is None:
         return

@@ -348,7 +348,7 @@ class Machine:
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
-            raise AssertionError(f"script did not finish in {timeout}s:\n{self.stderr_of(p)}")
+            raise AssertionError(f"script did not finish in {timeout}s:\n{self.stderr_of(p)}") from None
         elapsed = time.monotonic() - p.started  # type: ignore[attr-defined]
         return Result(rc, self.stderr_of(p), elapsed)
 
@@ -717,7 +717,7 @@ def test_backups_keep_the_newest(machine, bins, method):
     use_backup_method(machine, bins, method)
     machine.write_script(backups=2)
     make_db(machine.db, 1)
-    for n in range(3):
+    for _ in range(3):
         result = machine.run()
         assert result.returncode == 0, result.stderr
         assert ("sqlite3 .backup" if method == "sqlite3" else "(cp)") in result.stderr

@@ -20,7 +20,7 @@ NAMES = sorted(PRESETS)
 
 def migrate_value(script: str) -> str:
     """What the rendered FLYCONF_MIGRATE= line holds, as the shell reads it."""
-    (line,) = [l for l in script.splitlines() if l.startswith("FLYCONF_MIGRATE=")]
+    (line,) = [ln for ln in script.splitlines() if ln.startswith("FLYCONF_MIGRATE=")]
     r = subprocess.run(["sh", "-c", line + '\nprintf %s "$FLYCONF_MIGRATE"'], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return r.stdout
