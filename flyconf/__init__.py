@@ -10,18 +10,19 @@ Imports are lazy so that ``flyconf --version`` and the lint path stay fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from flyconf._version import __version__
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: `--version` stays fast
 if TYPE_CHECKING:
+    from typing import Any
+
     from flyconf.diagnostics import Diagnostic, Severity, Span
     from flyconf.lint import lint_paths, lint_text
 
 __all__ = ["Diagnostic", "Severity", "Span", "__version__", "lint_paths", "lint_text"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     if name in ("Diagnostic", "Severity", "Span"):
         from flyconf import diagnostics
 

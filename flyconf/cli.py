@@ -6,27 +6,37 @@ Exit codes: 0 nothing at or above ``--fail-on`` was found; 1 something was;
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import NoReturn, Sequence
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: `--version` stays fast
 
 from flyconf._version import __version__
+
+if TYPE_CHECKING:
+    import argparse
+    from typing import NoReturn, Sequence
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"flyconf: error: {message}\n")
+def _parser_class() -> type["argparse.ArgumentParser"]:
+    import argparse  # not needed for `flyconf --version`
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> "NoReturn":
+            self.print_usage(sys.stderr)
+            self.exit(EXIT_ERROR, f"flyconf: error: {message}\n")
+
+    return _Parser
 
 
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> "argparse.ArgumentParser":
+    _Parser = _parser_class()
     parser = _Parser(
         prog="flyconf",
         description="Lint Fly.io fly.toml files with the Dockerfiles and start scripts they deploy.",
@@ -98,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: "Sequence[str] | None" = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     # Fast path: no argparse set-up, no imports.
     if args_list in (["--version"], ["-V"]):
@@ -142,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_ERROR
 
 
-def _lint(args: argparse.Namespace) -> int:
+def _lint(args: "argparse.Namespace") -> int:
     from flyconf.diagnostics import Severity
     from flyconf.lint import Report, Selection, lint_bytes, run
     from flyconf.report import render
@@ -192,7 +202,7 @@ def _lint(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
-def _fix(args: argparse.Namespace) -> int:
+def _fix(args: "argparse.Namespace") -> int:
     from flyconf.generate.fix import apply, plan_fixes
 
     plan = plan_fixes(args.paths or ["."])
@@ -216,7 +226,7 @@ def _shown(path: object) -> str:
     return display(path)  # type: ignore[arg-type]
 
 
-def _statistics(diagnostics: Sequence[object]) -> str:
+def _statistics(diagnostics: "Sequence[object]") -> str:
     from collections import Counter
 
     counts = Counter((d.code, d.rule, d.severity.value) for d in diagnostics)  # type: ignore[attr-defined]
@@ -224,7 +234,7 @@ def _statistics(diagnostics: Sequence[object]) -> str:
     return "\n".join(rows) + ("\n" if rows else "")
 
 
-def _rules(args: argparse.Namespace) -> int:
+def _rules(args: "argparse.Namespace") -> int:
     import json
 
     from flyconf import registry

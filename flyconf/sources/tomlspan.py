@@ -56,9 +56,11 @@ class TomlPositions:
     def __init__(self, text: str) -> None:
         self.text = text
         self._line_starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._line_starts.append(i + 1)
+        find = text.find
+        i = find("\n")
+        while i != -1:
+            self._line_starts.append(i + 1)
+            i = find("\n", i + 1)
         self.entries: dict[KeyPath, Entry] = {}
         self.comments: list[Comment] = []
         # Lines that hold a key/value pair or a table header: where each starts.
