@@ -225,3 +225,26 @@ def test_internal_error_is_one_line_without_traceback(monkeypatch, capsys, app: 
     assert err.strip() == "flyconf: internal error: RuntimeError: simulated bug (run with --debug for a traceback)"
     with pytest.raises(RuntimeError):
         main(["lint", "--debug", str(app)])
+
+
+def test_sarif_output_is_valid_sarif_2_1_0(app: Path, capsys):
+    """The official SARIF 2.1.0 schema accepts the output; rules carry metadata; columns are real."""
+    import jsonschema
+
+    from tests.conftest import PEER
+
+    schema_path = PEER / "sarif" / "sarif-schema-2.1.0.json"
+    if not schema_path.is_file():
+        pytest.skip(f"{schema_path} is absent (the shared corpus ships beside the repo)")
+    assert main(["lint", "--format", "sarif", str(app)]) == 1
+    log = json.loads(capsys.readouterr().out)
+    jsonschema.validate(log, json.loads(schema_path.read_text()))
+    run = log["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert all(r["shortDescription"]["text"] and r["help"]["text"] for r in rules)
+    results = run["results"]
+    first = results[0]
+    assert rules[first["ruleIndex"]]["id"] == first["ruleId"]
+    region = first["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (3, 3)
+    assert all("flyconf/v1" in r["partialFingerprints"] for r in results)
