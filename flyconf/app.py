@@ -434,14 +434,19 @@ class App:
         return None
 
 
-def _tables(section: str, base: KeyPath, value: Any) -> Iterator[Entry]:
-    """The tables of a section value that may be one table or an array of tables."""
+def tables(base: KeyPath, value: Any) -> Iterator[tuple[KeyPath, dict[str, Any]]]:
+    """The tables of a value that may be one table or an array of tables, with their key paths."""
     if isinstance(value, dict):
-        yield Entry(section, base, value)
+        yield base, value
     elif isinstance(value, list):
         for i, item in enumerate(value):
             if isinstance(item, dict):
-                yield Entry(section, base + (i,), item)
+                yield base + (i,), item
+
+
+def _tables(section: str, base: KeyPath, value: Any) -> Iterator[Entry]:
+    for path, table in tables(base, value):
+        yield Entry(section, path, table)
 
 
 def _stringify(value: Any) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from flyconf.app import App, Entry
+from flyconf.app import tables as _tables
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.registry import check, declare
 from flyconf.sources.tomlspan import KeyPath
@@ -142,15 +143,6 @@ def _durations(app: App) -> Iterator[_Duration]:
         yield from checks_of(chk.path, chk.table, timing_keys, "ms", "toplevel-check")
     for mc in app.entries("machine_checks"):
         yield from checks_of(mc.path, mc.table, ("kill_timeout",), "ns", "machine-check")
-
-
-def _tables(base: KeyPath, value: Any) -> Iterator[tuple[KeyPath, dict[str, Any]]]:
-    if isinstance(value, dict):
-        yield base, value
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            if isinstance(item, dict):
-                yield base + (i,), item
 
 
 @check("app")

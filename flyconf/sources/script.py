@@ -28,7 +28,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Union
+from typing import Any, Iterable, Iterator, Union
 
 from flyconf.diagnostics import Span
 from flyconf.sources.base import Document
@@ -1041,12 +1041,16 @@ class _Parser:
             if not (tok.kind == "op" and tok.text in REDIRECTIONS):
                 return node
             self.lx.next()
-            target = None
-            if self.lx.peek().kind == "word":
-                target = self.lx.next().word
-                if tok.text in ("<<", "<<-") and target is not None:
-                    self.lx.add_heredoc(target, tok.text == "<<-")
-            node.redirects.append((tok.text, target))
+            node.redirects.append(self._redirect_target(tok))
+
+    def _redirect_target(self, tok: Any) -> tuple[str, Word | None]:
+        """The word after a redirection operator (already consumed); a here-document's body is queued."""
+        target = None
+        if self.lx.peek().kind == "word":
+            target = self.lx.next().word
+            if tok.text in ("<<", "<<-") and target is not None:
+                self.lx.add_heredoc(target, tok.text == "<<-")
+        return tok.text, target
 
     def _simple(self) -> Node | None:
         words: list[Word] = []
@@ -1067,12 +1071,7 @@ class _Parser:
                 self.lx.next()
             elif tok.kind == "op" and tok.text in REDIRECTIONS:
                 self.lx.next()
-                target = None
-                if self.lx.peek().kind == "word":
-                    target = self.lx.next().word
-                    if tok.text in ("<<", "<<-") and target is not None:
-                        self.lx.add_heredoc(target, tok.text == "<<-")
-                redirects.append((tok.text, target))
+                redirects.append(self._redirect_target(tok))
             else:
                 break
         if not words and not redirects:
