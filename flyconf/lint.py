@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from flyconf import registry
-from flyconf.assemble import DOCKERFILE, FLYTOML, Workspace, attach_scripts, dockerfile_of, failure_diagnostic
+from flyconf.assemble import (
+    DOCKERFILE,
+    FLYTOML,
+    Workspace,
+    attach_scripts,
+    dockerfile_of,
+    failure_diagnostic,
+)
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.discover import discover, kind_of
 from flyconf.sources.base import Document, ReadFailure, decode, display

@@ -18,7 +18,20 @@ from flyconf.migrations import find_migration
 from flyconf.registry import declare
 from flyconf.sources.base import Document
 from flyconf.sources.script import (
-    AndOr, Arith, Case, FuncDef, Group, If, Loop, Node, Pipeline, Script, ShellCommand, Simple, Word, parse_script,
+    AndOr,
+    Arith,
+    Case,
+    FuncDef,
+    Group,
+    If,
+    Loop,
+    Node,
+    Pipeline,
+    Script,
+    ShellCommand,
+    Simple,
+    Word,
+    parse_script,
     simple_commands,
 )
 
