@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import sys
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: `--version` stays fast
-
 from flyconf._version import __version__
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: `--version` stays fast
 
 if TYPE_CHECKING:
     import argparse
