@@ -291,14 +291,17 @@ def parse_dockerfile(text: str, display_path: str, fs_path: Path | None = None) 
     doc = Dockerfile(display_path=display_path, text=text, fs_path=fs_path)
     doc.escape = _escape_directive(text)
     stage = -1
-    for i, c in enumerate(commands):
+    for c in commands:
+        if not c.cmd:
+            continue  # a stray line continuation: no instruction at all
         cmd = c.cmd.upper()
         if cmd == "FROM":
             stage += 1
         ins = Instruction(
-            index=i, cmd=cmd, value=tuple(c.value), json=bool(c.json), flags=tuple(c.flags),
-            start_line=c.start_line, end_line=c.end_line, original=c.original,
-            heredocs=tuple((h.name, h.content) for h in c.heredocs), stage=max(stage, 0),
+            index=len(doc.instructions), cmd=cmd, value=tuple(v for v in (c.value or ()) if v is not None),
+            json=bool(c.json), flags=tuple(c.flags or ()), start_line=c.start_line,
+            end_line=max(c.end_line, c.start_line), original=c.original or "",
+            heredocs=tuple((h.name, h.content) for h in (c.heredocs or ())), stage=max(stage, 0),
         )
         doc.instructions.append(ins)
         if cmd == "FROM":
