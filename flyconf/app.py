@@ -20,10 +20,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from flyconf.sources.dockerfile import expand_vars
 from flyconf.sources.flytoml import FlyToml
 from flyconf.sources.tomlspan import KeyPath
 
 DEFAULT_GROUP = "app"
+
+# A process group name flyctl can use everywhere (`fly scale count web=2`, `--process-groups a,b`).
+GROUP_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 # Sections that flyctl distributes to process groups. Without `processes`, an entry of
 # these applies only to the default group; a [[vm]] without `processes` applies to all.
@@ -552,7 +556,7 @@ def read_litefs(path: Path, env: dict[str, str] | None = None) -> LiteFS | None:
         value = table.get(key) if isinstance(table, dict) else None
         if not isinstance(value, (str, int)):
             return default
-        return re.sub(r"\$\{?(\w+)\}?", lambda m: env.get(m.group(1), m.group(0)), str(value)).strip()
+        return expand_vars(str(value), env).strip()  # LiteFS expands ${VAR} from the environment too
 
     def port(value: str | None) -> int | None:
         m = re.search(r":(\d{1,5})$", value or "")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from flyconf._resources import resource_dir
+from flyconf.app import GROUP_NAME_PATTERN
 
 __all__ = [
     "EXIT_CODES",
@@ -52,8 +53,6 @@ EXIT_CODES: dict[int, str] = {
     78: "the volume is not mounted at its destination (set FLYCONF_ALLOW_UNMOUNTED=1 to go on anyway)",
 }
 
-# Fly process group names; also keeps the case patterns plain.
-_GROUP = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
 # POSIX portable user names (plus the trailing $ of machine accounts).
 _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\$?\Z")
 _PRESET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
@@ -180,7 +179,7 @@ def _context(options: EntrypointOptions) -> dict[str, Any]:
         raise ValueError(f"groups must be a tuple of process group names, not {groups!r}")
     for group in groups:
         _check_text("process group name", group)
-        if not _GROUP.match(group):
+        if not GROUP_NAME_PATTERN.fullmatch(group):  # also keeps the case patterns plain
             raise ValueError(f"invalid process group name {group!r}: use letters, digits, - and _")
 
     run_as = options.run_as

@@ -11,7 +11,9 @@ from flyconf.assemble import start_argv
 from flyconf.diagnostics import Diagnostic, Severity, Span
 from flyconf.migrations import find_migration
 from flyconf.registry import check, declare
+from flyconf.suggest import did_you_mean
 from flyconf.sources.dockerfile import KNOWN_INSTRUCTIONS as _KNOWN
+from flyconf.sources.dockerfile import expand_vars
 
 DOCKERFILE_SYNTAX = declare(
     "FC701", "dockerfile-syntax", "error",
@@ -142,7 +144,7 @@ def check_dockerfile(app: App) -> Iterator[Diagnostic]:
             if not unknown_seen:  # the build stops at the first one; one finding, not one per line
                 unknown_seen = True
                 yield DOCKERFILE_SYNTAX.diagnostic(df, ins, f"unknown instruction `{ins.cmd}`: the build stops here",
-                                                   hint=_did_you_mean(ins.cmd))
+                                                   hint=did_you_mean(ins.cmd, sorted(_KNOWN)))
         elif ins.cmd in ("CMD", "ENTRYPOINT") and not ins.json and " ".join(ins.value).lstrip().startswith("["):
             yield DOCKERFILE_SYNTAX.diagnostic(
                 df, ins, f"{ins.cmd} starts with `[` but is not valid JSON, so Docker runs it as a shell command",
@@ -158,13 +160,6 @@ def check_dockerfile(app: App) -> Iterator[Diagnostic]:
     if app.has_flytoml:
         yield from _port_mismatch(app)
         yield from _not_writable(app)
-
-
-def _did_you_mean(cmd: str) -> str | None:
-    import difflib
-
-    close = difflib.get_close_matches(cmd, sorted(_KNOWN), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None
 
 
 # -- how the server starts ----------------------------------------------------------------------
@@ -355,10 +350,7 @@ def _flag_port(argv: list[str], env: dict[str, str]) -> tuple[int, str] | None:
 
 
 def _port_value(value: str, env: dict[str, str]) -> int | None:
-    value = value.strip()
-    m = re.fullmatch(r"\$\{?(\w+)\}?", value)
-    if m:
-        value = env.get(m.group(1), "")
+    value = expand_vars(value.strip(), env)
     return int(value) if value.isdigit() and 0 < int(value) < 65536 else None
 
 

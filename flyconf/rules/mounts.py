@@ -10,6 +10,7 @@ from typing import Iterator
 from flyconf.app import App, Entry
 from flyconf.diagnostics import Diagnostic
 from flyconf.registry import check, declare
+from flyconf.suggest import did_you_mean
 from flyconf.units import mount_size_gb
 
 DEST_NOT_ABSOLUTE = declare(
@@ -138,7 +139,7 @@ def check_mounts(app: App) -> Iterator[Diagnostic]:
                     doc, mount.key("processes", i),
                     f"mount `{mount.get('source', '?')}` names process group `{name}`, which is not defined "
                     f"(defined: {defined}); flyctl drops it silently",
-                    hint=_did_you_mean(name, app.groups),
+                    hint=did_you_mean(name, app.groups, cutoff=0.5),
                 )
     yield from _per_group(app)
 
@@ -159,13 +160,6 @@ def _looks_like(key: str, wanted: str) -> bool:
     import difflib
 
     return key != wanted and difflib.SequenceMatcher(None, key, wanted).ratio() >= 0.6
-
-
-def _did_you_mean(name: str, choices: list[str]) -> str | None:
-    import difflib
-
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
-    return f"did you mean `{close[0]}`?" if close else None
 
 
 def _destination(app: App, mount: Entry) -> Iterator[Diagnostic]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 from typing import Any, Iterator
 
-from flyconf.app import App
+from flyconf.app import GROUP_NAME_PATTERN, App
 from flyconf.diagnostics import Diagnostic, Span
 from flyconf.registry import check, declare
+from flyconf.suggest import did_you_mean
 from flyconf.sources.flytoml import FlyToml
 from flyconf.sources.tomlspan import KeyPath
 
@@ -86,7 +86,6 @@ DEFAULT_GROUP_ONLY = declare(
     family="processes",
 )
 
-_GROUP_CHARS = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _REFERENCING = ("services", "http_service", "checks", "vm", "files", "metrics", "restart", "machine_checks")
 
 
@@ -105,13 +104,12 @@ def check_process_groups(app: App) -> Iterator[Diagnostic]:
                 continue
             for i, name in enumerate(value):
                 if isinstance(name, str) and name not in defined:
-                    close = difflib.get_close_matches(name, defined, n=1, cutoff=0.5)
                     where = "`[processes]` defines " + ", ".join(f"`{g}`" for g in defined) if app.has_process_groups \
                         else "there is no `[processes]`, so the only group is `app`"
                     yield UNKNOWN_GROUP.diagnostic(
                         doc, entry.key("processes", i),
                         f"{entry.label} names process group `{name}`, which is not defined; {where}",
-                        hint=f"did you mean `{close[0]}`?" if close else None,
+                        hint=did_you_mean(name, defined, cutoff=0.5),
                     )
     if app.has_process_groups:
         for service in app.services():
@@ -146,7 +144,7 @@ def _group_names(app: App) -> Iterator[Diagnostic]:
             problem = "is empty"
         elif name.startswith("fly_app_"):
             problem = "starts with `fly_app_`, which Fly reserves for its release, console and test Machines"
-        elif not _GROUP_CHARS.match(name):
+        elif not GROUP_NAME_PATTERN.fullmatch(name):
             bad = sorted({c for c in name if not re.match(r"[A-Za-z0-9_-]", c)})
             shown = ", ".join("a space" if c == " " else f"`{c}`" for c in bad) or "a leading `-` or `_`"
             problem = f"has {shown}; use letters, digits, `-` and `_`"

@@ -9,13 +9,13 @@ be (its type matches), or one type finding when no branch fits.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.registry import check, declare
+from flyconf.suggest import closest
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -183,9 +183,6 @@ class _Schema:
         if isinstance(extra, dict):
             self._index(extra, _join(where, "<name>"), seen)
 
-    def properties_at(self, schema_node: Any) -> list[str]:
-        node = self.deref(schema_node)
-        return sorted((node.get("properties") or {}).keys()) if isinstance(node, dict) else []
 
 
 def _join(where: str, name: str) -> str:
@@ -324,7 +321,8 @@ def _unknown_keys(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Itera
                 severity=Severity.WARNING,
             )
             continue
-        close = _closest(key, candidates)
+        found = closest(key, candidates)
+        close = [found] if found else []
         msg = f"unknown key `{key}` {where}"
         hint = None
         if close:
@@ -344,19 +342,6 @@ def _unknown_keys(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Itera
         yield UNKNOWN_KEY.diagnostic(doc, doc.key_span(path + (key,)), msg, hint=hint)
 
 
-def _words(key: str) -> frozenset[str]:
-    """A key's words, order and plurals aside: `auto_machine_start` ~ `auto_start_machines`."""
-    return frozenset(w[:-1] if w.endswith("s") and len(w) > 3 else w for w in key.lower().replace("-", "_").split("_") if w)
-
-
-def _closest(key: str, candidates: list[str]) -> list[str]:
-    words = _words(key)
-    same_words = [c for c in candidates if _words(c) == words]
-    if same_words:
-        return same_words[:1]
-    return difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-
-
 def _invalid_value(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Diagnostic:
     path = tuple(error.absolute_path)
     kind = error.validator
@@ -371,11 +356,9 @@ def _invalid_value(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Diag
         allowed = [str(v) for v in error.validator_value]
         msg = f"{subject} must be one of {', '.join(allowed)}, not {shown}"
         if isinstance(error.instance, str):
-            close = difflib.get_close_matches(error.instance, allowed, n=1, cutoff=0.5)
-            if not close:
-                close = [a for a in allowed if a.lower() == error.instance.lower()]
-            if close:
-                hint = f"did you mean \"{close[0]}\"?"
+            found = closest(error.instance, allowed, cutoff=0.5)
+            if found:
+                hint = f"did you mean \"{found}\"?"
     elif kind == "const":
         msg = f"{subject} must be {json.dumps(error.validator_value)}, not {shown}"
     elif kind in ("minimum", "exclusiveMinimum"):

@@ -1,0 +1,31 @@
+""""Did you mean ...?": the closest known name to a misspelt one."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+def _words(name: str) -> frozenset[str]:
+    """A name's words, order and plurals aside: `auto_machine_start` ~ `auto_start_machines`."""
+    return frozenset(w[:-1] if w.endswith("s") and len(w) > 3 else w
+                     for w in name.lower().replace("-", "_").split("_") if w)
+
+
+def closest(name: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The known name ``name`` most likely meant: same words in another order, same letters in
+    another case, else the nearest by edit similarity; None when nothing is close."""
+    options = list(choices)
+    words = _words(name)
+    for option in options:
+        if _words(option) == words:
+            return option
+    close = difflib.get_close_matches(name, options, n=1, cutoff=cutoff)
+    if close:
+        return close[0]
+    return next((o for o in options if o.lower() == name.lower()), None)
+
+
+def did_you_mean(name: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    found = closest(name, choices, cutoff=cutoff)
+    return f"did you mean `{found}`?" if found else None
