@@ -11,9 +11,9 @@ from flyconf.assemble import start_argv
 from flyconf.diagnostics import Diagnostic, Severity, Span
 from flyconf.migrations import find_migration
 from flyconf.registry import check, declare
-from flyconf.suggest import did_you_mean
 from flyconf.sources.dockerfile import KNOWN_INSTRUCTIONS as _KNOWN
 from flyconf.sources.dockerfile import expand_vars
+from flyconf.suggest import did_you_mean
 
 DOCKERFILE_SYNTAX = declare(
     "FC701", "dockerfile-syntax", "error",

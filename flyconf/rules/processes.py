@@ -9,9 +9,9 @@ from typing import Any, Iterator
 from flyconf.app import GROUP_NAME_PATTERN, App
 from flyconf.diagnostics import Diagnostic, Span
 from flyconf.registry import check, declare
-from flyconf.suggest import did_you_mean
 from flyconf.sources.flytoml import FlyToml
 from flyconf.sources.tomlspan import KeyPath
+from flyconf.suggest import did_you_mean
 
 UNKNOWN_GROUP = declare(
     "FC301", "unknown-process-group", "error",
