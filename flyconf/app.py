@@ -249,6 +249,22 @@ class App:
         return out
 
     @cached_property
+    def process_argv(self) -> dict[str, list[str]]:
+        """Each group's `[processes]` command split into arguments (as flyctl does, without a shell);
+        groups whose command is empty (the image's CMD runs) or cannot be split are left out."""
+        import shlex
+
+        out: dict[str, list[str]] = {}
+        for name, (command, _path) in self.process_commands.items():
+            try:
+                argv = shlex.split(command)
+            except ValueError:
+                continue  # command-unparseable reports it
+            if argv:
+                out[name] = argv
+        return out
+
+    @cached_property
     def groups(self) -> list[str]:
         """The process groups, sorted; ``["app"]`` when `[processes]` defines none."""
         return sorted(self.process_commands) or [DEFAULT_GROUP]

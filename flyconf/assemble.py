@@ -113,16 +113,6 @@ def dockerfile_of(flytoml_data: dict[str, Any], directory: Path) -> tuple[Path |
 
 # -- start scripts -----------------------------------------------------------------------------
 
-def start_argv(ins: Any) -> list[str]:
-    """The argument vector of an ENTRYPOINT or CMD instruction (shell form split like a shell)."""
-    if ins.json:
-        return list(ins.value)
-    try:
-        return shlex.split(" ".join(ins.value), comments=False)
-    except ValueError:
-        return " ".join(ins.value).split()
-
-
 def script_candidates(argv: list[str]) -> list[str]:
     """Paths in a start command that may be shell scripts: the program, or what a wrapper or shell runs."""
     out: list[str] = []
@@ -225,13 +215,8 @@ def attach_scripts(app: App, ws: Workspace, findings: list[Diagnostic]) -> None:
     argvs: list[list[str]] = []
     for ins in (app.image.entrypoint, app.image.cmd):
         if ins is not None:
-            argvs.append(start_argv(ins))
-    for command, _path in app.process_commands.values():
-        if command.strip():
-            try:
-                argvs.append(shlex.split(command))
-            except ValueError:
-                pass
+            argvs.append(ins.argv())
+    argvs.extend(app.process_argv.values())
     seen: set[Path] = set()
     for argv in argvs:
         for candidate in script_candidates(argv):

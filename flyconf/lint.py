@@ -16,13 +16,13 @@ from flyconf.assemble import (
     dockerfile_of,
     failure_diagnostic,
 )
-from flyconf.diagnostics import Diagnostic, Severity
+from flyconf.diagnostics import Diagnostic
 from flyconf.discover import discover, kind_of
 from flyconf.sources.base import Document, ReadFailure, decode, display
+from flyconf.sources.flytoml import FlyToml
 
 if TYPE_CHECKING:
     from flyconf.app import App
-    from flyconf.sources.flytoml import FlyToml
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,8 @@ def _from_text(text: str, filename: str, selection: Selection) -> Report:
         from flyconf.app import App
 
         if kind == FLYTOML:
-            found.extend(_check_app(App(loaded.doc), ws))  # type: ignore[arg-type]  # parse_text(FLYTOML) -> FlyToml
+            assert isinstance(loaded.doc, FlyToml)
+            found.extend(_check_app(App(loaded.doc), ws))
         elif kind == DOCKERFILE:
             found.extend(_check_app(App(None, dockerfile=loaded.doc), ws))
     return Report(_finish(found, selection, ws.documents), [filename], [], {filename: text})
@@ -133,9 +134,9 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
             continue
         loaded = ws.load(target.path, FLYTOML, shown)
         found.extend(loaded.findings)
-        if loaded.doc is None:
+        if not isinstance(loaded.doc, FlyToml):
             continue
-        app, more = _app_for(loaded.doc, target.path, ws)  # type: ignore[arg-type]  # a FLYTOML load is a FlyToml
+        app, more = _app_for(loaded.doc, target.path, ws)
         found.extend(more)
         if app.dockerfile is not None and app.dockerfile.fs_path is not None:
             consumed.add(app.dockerfile.fs_path.resolve())
@@ -196,18 +197,16 @@ def _app_for(flytoml: "FlyToml", path: Path, ws: Workspace) -> tuple["App", list
 
 
 def _sibling_app(path: Path, dockerfile: Document, ws: Workspace) -> "App":
+    """The App of a Dockerfile linted on its own: the fly.toml beside it when that builds it."""
     from flyconf.app import App
 
     flytoml_path = path.parent / "fly.toml"
     if flytoml_path.is_file():
         loaded = ws.load(flytoml_path, FLYTOML)
-        if loaded.doc is not None:
-            flytoml: FlyToml = loaded.doc  # type: ignore[assignment]  # a FLYTOML load is a FlyToml
-            built, _named = dockerfile_of(flytoml.data, path.parent)
+        if isinstance(loaded.doc, FlyToml):
+            built, _named = dockerfile_of(loaded.doc.data, path.parent)
             if built is not None and built.resolve() == path.resolve():
-                app = App(flytoml, directory=path.parent, dockerfile=dockerfile)
-                attach_scripts(app, ws, [])
-                return app
+                return _app_for(loaded.doc, flytoml_path, ws)[0]  # the Dockerfile comes from ws's cache
     app = App(None, directory=path.parent, dockerfile=dockerfile)
     attach_scripts(app, ws, [])
     return app
@@ -245,11 +244,3 @@ def _finish(found: list[Diagnostic], selection: Selection, documents: dict[str, 
     kept = [d for d in apply(unique, documents) if selection.enabled(d.code)]
     kept.sort(key=Diagnostic.sort_key)
     return kept
-
-
-def worst(diagnostics: Iterable[Diagnostic]) -> Severity | None:
-    top: Severity | None = None
-    for d in diagnostics:
-        if top is None or d.severity.rank > top.rank:
-            top = d.severity
-    return top

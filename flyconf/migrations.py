@@ -57,7 +57,3 @@ def find_migration(command: str) -> Migration | None:
                 start += 1
             return Migration(tool=tool, start=start, end=m.end(), text=command[start : m.end()])
     return None
-
-
-def is_migration(command: str) -> bool:
-    return find_migration(command) is not None

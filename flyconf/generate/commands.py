@@ -11,7 +11,7 @@ from flyconf.generate.plan import PlanError, entrypoint_options, is_generated
 from flyconf.sources.base import display
 from flyconf.sources.flytoml import FlyToml
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL = 0, 1
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +53,7 @@ def _entrypoint(args: argparse.Namespace) -> int:
     if args.list_presets:
         width = max(len(n) for n in PRESETS)
         for name, preset in sorted(PRESETS.items()):
-            print(f"{name:<{width}}  {preset.command}")
+            print(f"{name:<{width}}  {preset.command}\n{'':<{width}}  {preset.description}")
         return EXIT_OK
     try:
         app, _ws = _load_app(args.config)

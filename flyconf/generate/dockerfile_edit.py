@@ -11,7 +11,6 @@ nothing the second time.
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import dataclass
 
 from flyconf.sources.dockerfile import Dockerfile, Instruction
@@ -32,10 +31,8 @@ class DockerfileEdit:
 
 
 def _argv(ins: Instruction) -> list[str]:
-    if ins.json:
-        return list(ins.value)
     try:
-        return shlex.split(" ".join(ins.value))
+        return ins.argv(strict=True)  # an edit must not guess how a broken command splits
     except ValueError as exc:
         raise EditError(f"{ins.cmd} on line {ins.start_line} cannot be split into arguments: {exc}") from None
 

@@ -65,12 +65,13 @@ def _plan_app(app: App, codes: set[str], plan: FixPlan) -> None:
 
     assert app.flytoml is not None and app.flytoml.fs_path is not None and app.directory is not None
     shown = app.flytoml.display_path
-    text = app.flytoml.text
+    original = text = app.flytoml.text  # as read once (line endings kept), not re-read from disk
+    path = app.flytoml.fs_path
     if "FC402" in codes:
         doc = tomlkit.parse(text)
         notes = fix_database_location(app, doc)
         if notes:
-            text = render_toml(doc)
+            text = render_toml(doc, like=original)
             app = _reparsed(app, text)
             plan.done.extend(f"{shown}: {line}" for line in notes)
     if "FC401" in codes:
@@ -81,10 +82,8 @@ def _plan_app(app: App, codes: set[str], plan: FixPlan) -> None:
         else:
             plan.changes.extend(changes)
             plan.done.append(f"{shown}: {line}")
-    assert app.flytoml is not None and app.flytoml.fs_path is not None
-    original = app.flytoml.fs_path.read_text(encoding="utf-8") if app.flytoml.fs_path.is_file() else None
-    if original is not None and text != original:
-        plan.changes.insert(0, FileChange(app.flytoml.fs_path, original, text, why="fly.toml"))
+    if text != original:
+        plan.changes.insert(0, FileChange(path, original, text, why="fly.toml"))
 
 
 def _reparsed(app: App, text: str) -> App:

@@ -95,13 +95,6 @@ def entrypoint_options(
 
 # -- fly.toml fixes ------------------------------------------------------------------------------------
 
-def _tomlkit_doc(app: App) -> Any:
-    import tomlkit
-
-    assert app.flytoml is not None
-    return tomlkit.parse(app.flytoml.text)
-
-
 def _new_db_value(db: Database, new_path: str) -> str:
     """The variable's value with its path replaced, in the same URL form."""
     raw = db.raw
@@ -187,10 +180,14 @@ def key_indent(text: str) -> int:
     return len(m.group(1).expandtabs(2)) if m else 0
 
 
-def render_toml(doc: Any) -> str:
+def render_toml(doc: Any, like: str = "") -> str:
+    """The edited document as text, with the line endings of ``like`` (tomlkit writes new lines as LF)."""
+    import re
+
     import tomlkit
 
-    return tomlkit.dumps(doc)
+    text = tomlkit.dumps(doc)
+    return re.sub(r"(?<!\r)\n", "\r\n", text) if "\r\n" in like else text
 
 
 def is_generated(path: Path) -> bool:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from flyconf.diagnostics import Diagnostic
-
-FORMATS = ("text", "concise", "json", "sarif", "github")
-
-Renderer = Callable[..., str]
 
 
 def render(fmt: str, diagnostics: Sequence[Diagnostic], *, sources: Mapping[str, str], color: bool = False,

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Any, Iterator
 
 from flyconf.app import App, is_under
-from flyconf.assemble import start_argv
 from flyconf.diagnostics import Diagnostic, Severity, Span
 from flyconf.migrations import find_migration
 from flyconf.registry import check, declare
@@ -204,11 +202,8 @@ def _start_form(app: App) -> Iterator[Diagnostic]:
                                        script)
     if app.has_flytoml:
         doc = app.fly
-        for group, (command, path) in app.process_commands.items():
-            try:
-                argv = shlex.split(command)
-            except ValueError:
-                continue  # command-unparseable says so
+        for group, argv in app.process_argv.items():
+            command, path = app.process_commands[group]
             script = _sh_c(argv)
             if script is None:
                 continue
@@ -250,11 +245,7 @@ def _ends_in_exec(script: str) -> bool:
 def _as_json(ins: Any) -> str:
     import json
 
-    try:
-        argv = shlex.split(" ".join(ins.value))
-    except ValueError:
-        argv = " ".join(ins.value).split()
-    return json.dumps(argv)
+    return json.dumps(ins.argv())
 
 
 # -- migrations at build time ---------------------------------------------------------------------
@@ -410,15 +401,12 @@ def _listening_port(app: App, group: str, env: dict[str, str]) -> tuple[int, str
     argv: list[str] = []
     where = ""
     if command.strip():
-        try:
-            argv = shlex.split(command)
-        except ValueError:
-            argv = []
+        argv = app.process_argv.get(group, [])
         where = f"`--port` in the `{group}` process command"
     else:
         for ins in (image.entrypoint, image.cmd):
             if ins is not None:
-                argv.extend(start_argv(ins))
+                argv.extend(ins.argv())
         last = image.cmd or image.entrypoint
         where = f"{df.display_path}:{last.start_line}" if last is not None else ""
     exposed = []

@@ -194,11 +194,6 @@ def _cmd_text(cmd: ShellCommand, words: list[Word] | None = None) -> str:
     return " ".join(w.text for w in (cmd.words if words is None else words))
 
 
-def _words_span(words: list[Word]) -> Span:
-    first, last = words[0], words[-1]
-    return Span(first.line, first.column, last.end_line, last.end_column)
-
-
 def _function_commands(script: Script) -> dict[str, list[ShellCommand]]:
     return {name: list(simple_commands(f.body)) for name, f in script.functions.items()}
 

@@ -92,7 +92,7 @@ def _release(app: App) -> Iterator[Diagnostic]:
         migration = find_migration(command)
         if migration is None:
             continue
-        litefs = app.litefs_fuse_dir(db.absolute(app.workdir) or db.path)
+        litefs = app.placement(db).litefs
         where = "LiteFS" if litefs else "SQLite"
         verb = "seeds" if key == "seed_command" else "migrates"
         yield RELEASE_SQLITE.diagnostic(
@@ -163,12 +163,10 @@ def _on_volume(app: App) -> Iterator[Diagnostic]:
 
 def _multiple(app: App) -> Iterator[Diagnostic]:
     doc = app.fly
-    db = next((d for d in app.databases if d.absolute(app.workdir)), None)
-    if db is None:
-        return
-    path = db.absolute(app.workdir) or db.path
-    if app.litefs_fuse_dir(path) is not None:
-        return  # LiteFS replicates
+    placed = next((p for p in map(app.placement, app.databases) if p.kind == "on-volume" and p.path), None)
+    if placed is None or placed.path is None or placed.litefs is not None:
+        return  # not on a volume (another rule says so), or LiteFS, which replicates
+    path = placed.path
     holders = [g for g in app.groups if app.mount_containing(path, [g]) is not None]
     if not holders:
         return

@@ -48,6 +48,22 @@ class Instruction:
                 return f[len(prefix):]
         return None
 
+    def argv(self, *, strict: bool = False) -> list[str]:
+        """The argument vector: exec form as written, shell form split like a shell.
+
+        A shell form that cannot be split raises ValueError when ``strict``, else is split on blanks.
+        """
+        if self.json:
+            return list(self.value)
+        import shlex
+
+        try:
+            return shlex.split(" ".join(self.value))
+        except ValueError:
+            if strict:
+                raise
+            return " ".join(self.value).split()
+
     @property
     def shell_text(self) -> str:
         """The command of a shell-form instruction as one string (heredoc bodies included)."""
@@ -86,7 +102,6 @@ class Effective:
 class Dockerfile(Document):
     instructions: list[Instruction] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
-    escape: str = "\\"
 
     def span_of(self, where: object) -> Span:
         if isinstance(where, Instruction):
@@ -113,16 +128,6 @@ class Dockerfile(Document):
             if pos != -1:
                 return Span(lineno, pos + 1, lineno, pos + 1 + len(token))
         return self.instruction_span(ins)
-
-    def arguments_span(self, ins: Instruction) -> Span:
-        """From the first argument to the end of the instruction's first line."""
-        kw = self.instruction_span(ins)
-        line = self.line_text(ins.start_line)
-        rest = line[(kw.end_column or 1) - 1 :]
-        offset = len(rest) - len(rest.lstrip())
-        start = (kw.end_column or 1) + offset
-        end = len(line.rstrip().rstrip(self.escape).rstrip()) + 1
-        return Span(ins.start_line, start, ins.start_line, max(end, start + 1))
 
     # -- stages ----------------------------------------------------------------------------
     def stage_named(self, name: str) -> Stage | None:
@@ -289,7 +294,6 @@ def parse_dockerfile(text: str, display_path: str, fs_path: Path | None = None) 
         line = _locate_error(text, bk, str(exc))
         return ReadFailure("syntax", f"Dockerfile does not parse: {exc}", line, 1)
     doc = Dockerfile(display_path=display_path, text=text, fs_path=fs_path)
-    doc.escape = _escape_directive(text)
     stage = -1
     for c in commands:
         if not c.cmd:
@@ -317,17 +321,6 @@ def _from_parts(value: Iterable[str]) -> tuple[str, str | None]:
     base = parts[0] if parts else ""
     name = parts[2] if len(parts) >= 3 and parts[1].upper() == "AS" else None
     return base, name
-
-
-def _escape_directive(text: str) -> str:
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped.startswith("#"):
-            break
-        m = re.match(r"#\s*escape\s*=\s*(\S)", stripped, re.I)
-        if m:
-            return m.group(1)
-    return "\\"
 
 
 def _locate_error(text: str, bk: Any, message: str) -> int:

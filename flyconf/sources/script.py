@@ -1066,7 +1066,7 @@ class _Parser:
                     nxt = self.lx.peek()
                     if nxt.kind == "op" and nxt.text == "(" and tok.word.bare and _NAME.fullmatch(
                             tok.word.bare.replace("-", "_").replace(".", "_").replace(":", "_")):
-                        return self._function_body(tok, tok.word.value, nxt)
+                        return self._function_body(tok, tok.word.value)
             elif tok.kind == "ionum":
                 self.lx.next()
             elif tok.kind == "op" and tok.text in REDIRECTIONS:
@@ -1083,7 +1083,7 @@ class _Parser:
         node.redirects = redirects
         return node
 
-    def _function_body(self, name_tok: _Tok, name: str, paren: _Tok) -> Node:
+    def _function_body(self, name_tok: _Tok, name: str) -> Node:
         self.lx.next()  # (
         if self.lx.peek().kind == "op" and self.lx.peek().text == ")":
             self.lx.next()
@@ -1109,7 +1109,7 @@ class _Parser:
         assert name_tok.word is not None
         nxt = self.lx.peek()
         if nxt.kind == "op" and nxt.text == "(":
-            node = self._function_body(name_tok, name_tok.word.value, nxt)
+            node = self._function_body(name_tok, name_tok.word.value)
         else:
             self._skip_newlines()
             line, col = self._pos(name_tok.offset)

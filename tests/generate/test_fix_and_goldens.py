@@ -217,3 +217,15 @@ def test_generate_dockerfile_refuses_litefs_mount(tmp_path: Path):
     (tmp_path / "Dockerfile").write_text('FROM x\nENTRYPOINT ["litefs", "mount"]\n')
     proc = flyconf("generate", "dockerfile", "Dockerfile", cwd=tmp_path)
     assert proc.returncode == 1 and "litefs.yml" in proc.stderr
+
+
+def test_fix_keeps_crlf_line_endings(tmp_path: Path):
+    shutil.copytree(APPS / "node-prisma", tmp_path / "app")
+    app = tmp_path / "app"
+    fly = app / "fly.toml"
+    fly.write_bytes(fly.read_bytes().replace(b"\n", b"\r\n"))
+    assert flyconf("fix", cwd=app).returncode == 0
+    data = fly.read_bytes()
+    assert b"release_command" in data and b"\r\n" in data
+    assert data.count(b"\n") == data.count(b"\r\n"), "a line lost its CR"
+    assert tomllib.loads(data.decode())["env"]["DATABASE_URL"] == "file:/data/dev.db"

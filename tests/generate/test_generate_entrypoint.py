@@ -33,7 +33,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flyconf.generate.entrypoint import EXIT_CODES, EntrypointOptions, render_entrypoint, shquote
+from flyconf.generate.entrypoint import (
+    EXIT_CODES,
+    EntrypointOptions,
+    render_entrypoint,
+    shquote,
+)
 
 # ---------------------------------------------------------------------------
 # Programs that play the app

@@ -9,7 +9,6 @@ import pytest
 from flyconf import lint_text
 from tests.conftest import at
 
-
 SCHEMA_RULES = ["FC0", "FC1"]
 
 
