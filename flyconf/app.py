@@ -18,11 +18,15 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from flyconf.sources.dockerfile import expand_vars
 from flyconf.sources.flytoml import FlyToml
 from flyconf.sources.tomlspan import KeyPath
+
+if TYPE_CHECKING:
+    from flyconf.databases.context import AppContext
+    from flyconf.databases.model import Discovery
 
 DEFAULT_GROUP = "app"
 
@@ -169,6 +173,9 @@ class App:
         self.workdir: str | None = None  # the image's final WORKDIR, when known
         self.extra_env: list[EnvValue] = []  # lower-priority variables (Dockerfile ENV)
         self.scripts: list[Any] = []  # start scripts the image runs (flyconf.sources.script.Script)
+        # How app configuration files are read (the lint run's workspace, so that findings can point into
+        # them and their suppressions apply); a plain reader when the App is built by hand.
+        self.read_document: Callable[[Path], Any] | None = None
         if dockerfile is not None:
             self.image = dockerfile.effective(self.build_target)
             self.workdir = self.image.workdir[0] if self.image.workdir else None
@@ -342,6 +349,21 @@ class App:
             return value.doc, value.span
         assert self.flytoml is not None
         return self.flytoml, self.flytoml.value_span(value.path)
+
+    # -- databases --------------------------------------------------------------------
+    @cached_property
+    def context(self) -> "AppContext":
+        """What database readers may look at: the build context, the environment, the image."""
+        from flyconf.databases.context import AppContext
+
+        return AppContext(self, self.read_document)
+
+    @cached_property
+    def discovery(self) -> "Discovery":
+        """The app's production databases, found in its configuration (see flyconf.databases)."""
+        from flyconf.databases import discover
+
+        return discover(self.context)
 
     # -- SQLite -----------------------------------------------------------------------
     @cached_property

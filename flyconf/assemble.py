@@ -10,14 +10,17 @@ import posixpath
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flyconf import registry
 from flyconf.app import App
 from flyconf.diagnostics import Diagnostic
 from flyconf.sources.base import Document, ReadFailure, decode, display, read_bytes
 
-FLYTOML, DOCKERFILE, SCRIPT = "flytoml", "dockerfile", "script"
+if TYPE_CHECKING:
+    from flyconf.sources.flytoml import FlyToml
+
+FLYTOML, DOCKERFILE, SCRIPT, CONFIG = "flytoml", "dockerfile", "script", "config"
 
 # Programs that start another program given as their arguments.
 _WRAPPERS = {"tini", "dumb-init", "su-exec", "gosu", "setpriv", "catatonit", "s6-svscan", "chamber", "doppler"}
@@ -52,6 +55,12 @@ class Workspace:
             self.documents[shown] = loaded.doc
         return loaded
 
+    def document(self, path: Path) -> Document | None:
+        """An app configuration file (database.yml, settings.py...), read once; None when unreadable."""
+        if not path.is_file():
+            return None
+        return self.load(path, CONFIG).doc
+
     def _read(self, path: Path, kind: str, shown: str) -> Loaded:
         data = read_bytes(path)
         if isinstance(data, ReadFailure):
@@ -71,6 +80,8 @@ def _parse(text: str, kind: str, shown: str, fs_path: Path | None) -> Loaded:
         from flyconf.sources.dockerfile import parse_dockerfile
 
         parsed = parse_dockerfile(text, shown, fs_path)
+    elif kind == CONFIG:
+        parsed = Document(display_path=shown, text=text, fs_path=fs_path)  # an app's configuration file
     else:
         from flyconf.sources.script import parse_script
 
@@ -228,3 +239,71 @@ def attach_scripts(app: App, ws: Workspace, findings: list[Diagnostic]) -> None:
             findings.extend(loaded.findings)
             if loaded.doc is not None:
                 app.scripts.append(loaded.doc)
+
+
+# -- assembling an App -----------------------------------------------------------------------
+
+def app_for(flytoml: FlyToml, path: Path, ws: Workspace) -> tuple[App, list[Diagnostic]]:
+    """The App of a fly.toml: its Dockerfile (or a finding that it is missing) and its scripts."""
+    from flyconf.rules.dockerfile import DOCKERFILE_MISSING
+
+    findings: list[Diagnostic] = []
+    directory = path.parent
+    data = flytoml.data
+    dockerfile_path, named = dockerfile_of(data, directory)
+    dockerfile = None
+    if dockerfile_path is not None:
+        if dockerfile_path.is_file():
+            loaded = ws.load(dockerfile_path, DOCKERFILE)
+            findings.extend(loaded.findings)
+            dockerfile = loaded.doc
+        elif named:
+            named_path = data["build"]["dockerfile"]
+            absolute = named_path.startswith("/")
+            findings.append(DOCKERFILE_MISSING.diagnostic(
+                flytoml, flytoml.value_span(("build", "dockerfile")),
+                f"`[build] dockerfile` names {named_path}, which does not exist"
+                + (" (an absolute path is used as it is, on the machine that deploys)" if absolute
+                   else f" (paths are relative to the directory of {path.name})"),
+                hint=f'write the path relative to {path.name}, e.g. `dockerfile = "{named_path.lstrip("/")}"`'
+                if absolute else "fix the path, or remove the key to use ./Dockerfile",
+            ))
+    app = App(flytoml, directory=directory, dockerfile=dockerfile)
+    app.read_document = ws.document
+    attach_scripts(app, ws, findings)
+    return app, findings
+
+
+def sibling_app(path: Path, dockerfile: Document, ws: Workspace) -> App:
+    """The App of a Dockerfile linted on its own: the fly.toml beside it when that builds it."""
+    from flyconf.sources.flytoml import FlyToml
+
+    flytoml_path = path.parent / "fly.toml"
+    if flytoml_path.is_file():
+        loaded = ws.load(flytoml_path, FLYTOML)
+        if isinstance(loaded.doc, FlyToml):
+            built, _named = dockerfile_of(loaded.doc.data, path.parent)
+            if built is not None and built.resolve() == path.resolve():
+                return app_for(loaded.doc, flytoml_path, ws)[0]  # the Dockerfile comes from ws's cache
+    app = App(None, directory=path.parent, dockerfile=dockerfile)
+    app.read_document = ws.document
+    attach_scripts(app, ws, [])
+    return app
+
+
+def load_app(path: str | Path, ws: Workspace | None = None) -> tuple[App | None, list[Diagnostic]]:
+    """The App of a fly.toml (or of the fly.toml in a directory), with the findings of reading it.
+
+    None when the file cannot be read or parsed (the findings say why).
+    """
+    from flyconf.sources.flytoml import FlyToml
+
+    ws = ws or Workspace()
+    path = Path(path)
+    if path.is_dir():
+        path = path / "fly.toml"
+    loaded = ws.load(path, FLYTOML)
+    if not isinstance(loaded.doc, FlyToml):
+        return None, list(loaded.findings)
+    app, findings = app_for(loaded.doc, path, ws)
+    return app, list(loaded.findings) + findings

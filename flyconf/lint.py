@@ -12,9 +12,9 @@ from flyconf.assemble import (
     DOCKERFILE,
     FLYTOML,
     Workspace,
-    attach_scripts,
-    dockerfile_of,
+    app_for,
     failure_diagnostic,
+    sibling_app,
 )
 from flyconf.diagnostics import Diagnostic
 from flyconf.discover import discover, kind_of
@@ -136,7 +136,7 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
         found.extend(loaded.findings)
         if not isinstance(loaded.doc, FlyToml):
             continue
-        app, more = _app_for(loaded.doc, target.path, ws)
+        app, more = app_for(loaded.doc, target.path, ws)
         found.extend(more)
         if app.dockerfile is not None and app.dockerfile.fs_path is not None:
             consumed.add(app.dockerfile.fs_path.resolve())
@@ -152,7 +152,7 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
             continue
         # A fly.toml beside it that builds this Dockerfile gives the context (pre-commit may pass the
         # Dockerfile alone); only the Dockerfile's own findings (and its scripts') are reported then.
-        app = _sibling_app(path, loaded.doc, ws)
+        app = sibling_app(path, loaded.doc, ws)
         own = {loaded.doc.display_path}
         results = _check_app(app, ws)
         if app.has_flytoml:
@@ -163,53 +163,6 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
     report.diagnostics = _finish(found, selection, ws.documents)
     report.sources = {path: doc.text for path, doc in ws.documents.items()}
     return report
-
-
-def _app_for(flytoml: "FlyToml", path: Path, ws: Workspace) -> tuple["App", list[Diagnostic]]:
-    """The App of a fly.toml: its Dockerfile (or a finding that it is missing) and its scripts."""
-    from flyconf.app import App
-    from flyconf.rules.dockerfile import DOCKERFILE_MISSING
-
-    findings: list[Diagnostic] = []
-    directory = path.parent
-    data = flytoml.data
-    dockerfile_path, named = dockerfile_of(data, directory)
-    dockerfile = None
-    if dockerfile_path is not None:
-        if dockerfile_path.is_file():
-            loaded = ws.load(dockerfile_path, DOCKERFILE)
-            findings.extend(loaded.findings)
-            dockerfile = loaded.doc
-        elif named:
-            named_path = data["build"]["dockerfile"]
-            absolute = named_path.startswith("/")
-            findings.append(DOCKERFILE_MISSING.diagnostic(
-                flytoml, flytoml.value_span(("build", "dockerfile")),
-                f"`[build] dockerfile` names {named_path}, which does not exist"
-                + (" (an absolute path is used as it is, on the machine that deploys)" if absolute
-                   else f" (paths are relative to the directory of {path.name})"),
-                hint=f'write the path relative to {path.name}, e.g. `dockerfile = "{named_path.lstrip("/")}"`'
-                if absolute else "fix the path, or remove the key to use ./Dockerfile",
-            ))
-    app = App(flytoml, directory=directory, dockerfile=dockerfile)
-    attach_scripts(app, ws, findings)
-    return app, findings
-
-
-def _sibling_app(path: Path, dockerfile: Document, ws: Workspace) -> "App":
-    """The App of a Dockerfile linted on its own: the fly.toml beside it when that builds it."""
-    from flyconf.app import App
-
-    flytoml_path = path.parent / "fly.toml"
-    if flytoml_path.is_file():
-        loaded = ws.load(flytoml_path, FLYTOML)
-        if isinstance(loaded.doc, FlyToml):
-            built, _named = dockerfile_of(loaded.doc.data, path.parent)
-            if built is not None and built.resolve() == path.resolve():
-                return _app_for(loaded.doc, flytoml_path, ws)[0]  # the Dockerfile comes from ws's cache
-    app = App(None, directory=path.parent, dockerfile=dockerfile)
-    attach_scripts(app, ws, [])
-    return app
 
 
 def _check_app(app: "App", ws: Workspace) -> list[Diagnostic]:

@@ -14,6 +14,9 @@ _BIN = str(Path(sys.executable).parent)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
+# A database reader that raises is a bug: in tests it fails loudly instead of becoming a note.
+os.environ.setdefault("FLYCONF_STRICT_READERS", "1")
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"

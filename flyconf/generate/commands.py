@@ -28,7 +28,7 @@ def _error(message: str) -> int:
 def _load_app(config: str | None):  # type: ignore[no-untyped-def]
     """The App of --config (or ./fly.toml), or an App without fly.toml; a message on failure."""
     from flyconf.app import App
-    from flyconf.lint import _app_for
+    from flyconf.assemble import app_for
 
     ws = Workspace()
     path = Path(config) if config else Path("fly.toml")
@@ -42,7 +42,7 @@ def _load_app(config: str | None):  # type: ignore[no-untyped-def]
     if not isinstance(loaded.doc, FlyToml):
         first = loaded.findings[0]
         raise PlanError(f"{first.path}:{first.line}:{first.column}: {first.message}")
-    app, _ = _app_for(loaded.doc, path, ws)
+    app, _ = app_for(loaded.doc, path, ws)
     return app, ws
 
 

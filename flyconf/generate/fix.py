@@ -42,7 +42,8 @@ class FixPlan:
 
 
 def plan_fixes(paths: Sequence[str | os.PathLike[str]]) -> FixPlan:
-    from flyconf.lint import _app_for, _check_app
+    from flyconf.assemble import app_for
+    from flyconf.lint import _check_app
 
     plan = FixPlan()
     ws = Workspace()
@@ -53,7 +54,7 @@ def plan_fixes(paths: Sequence[str | os.PathLike[str]]) -> FixPlan:
         if not isinstance(loaded.doc, FlyToml):
             plan.skipped.append(f"{display(target.path)}: not fixed, it does not parse")
             continue
-        app, _ = _app_for(loaded.doc, target.path, ws)
+        app, _ = app_for(loaded.doc, target.path, ws)
         fixable = {d.code for d in _check_app(app, ws) if d.fixable}
         if fixable:
             _plan_app(app, fixable, plan)  # type: ignore[arg-type]
