@@ -20,13 +20,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from flyconf.sources.dockerfile import expand_vars
 from flyconf.sources.flytoml import FlyToml
 from flyconf.sources.tomlspan import KeyPath
 
 if TYPE_CHECKING:
     from flyconf.databases.context import AppContext
-    from flyconf.databases.model import Discovery
+    from flyconf.databases.model import Discovery, Found
 
 DEFAULT_GROUP = "app"
 
@@ -99,60 +98,46 @@ class EnvValue:
 
 
 @dataclass(frozen=True)
-class Database:
-    """A SQLite database the app uses, found in its environment."""
-
-    variable: str
-    raw: str  # the value as written
-    path: str  # the file path: absolute, or relative when ``relative``
-    relative: bool
-    source: EnvValue
-    # `sqlite:///x/y.db` is relative for SQLAlchemy and dj-database-url (Python) but the absolute
-    # /x/y.db for URL-minded libraries (sqlx, Go drivers). This is the absolute reading.
-    url_path: str | None = None
-
-    def absolute(self, workdir: str | None) -> str | None:
-        if not self.relative:
-            return self.path
-        if workdir and workdir.startswith("/"):
-            return normpath(posixpath.join(workdir, self.path))
-        return None
-
-
-@dataclass(frozen=True)
-class LiteFS:
-    """LiteFS settings: the FUSE directory the app uses and the data directory on the volume."""
-
-    fuse_dir: str
-    data_dir: str | None
-    config: Path | None  # None when LiteFS is inferred from a /litefs path only
-    proxy_port: int | None = None  # the port LiteFS's HTTP proxy listens on (proxy.addr)
-    target_port: int | None = None  # the port it forwards to (proxy.target): the app's own
-
-
-@dataclass(frozen=True)
 class Placement:
-    """Where a SQLite database ends up, and whether that is on a volume.
+    """Where a SQLite database ends up, and whether that is on a volume for every group that opens it.
 
-    ``kind`` is one of: "on-volume"; "unknown" (Litestream restores it, or LiteFS without a
-    litefs.yml here, or no usable mount destination); "three-slash" (a Python app's
-    `sqlite:///x` on the volume only if read as a URL); "litefs-data" (under LiteFS, whose data
-    directory is not on a volume); "relative" (relative path, working directory unknown);
-    "no-mounts"; "elsewhere" (not under any mount destination).
+    ``kind`` is one of:
+    - "on-volume": under a mount destination of every process group that opens it;
+    - "litefs": under LiteFS's FUSE directory, with LiteFS's data directory on a volume (or not known);
+    - "replicated": Litestream restores it from object storage at start-up, so no volume is needed;
+    - "unknown": nothing can be said (path unknown, LiteFS config not visible, no usable mount);
+    - "three-slash": a Python app's `sqlite:///x` is relative; the absolute reading would be on the volume;
+    - "relative": a relative path whose base directory is not known (and a mount exists);
+    - "no-mounts": the app has no `[mounts]` at all;
+    - "elsewhere": not under any mount destination;
+    - "partial": on a volume for some groups that open it, not for the others (``missing``);
+    - "litefs-data": under LiteFS, whose data directory is not on a volume (of ``missing`` groups).
     """
 
     kind: str
     path: str | None = None  # the absolute path, when known
-    litefs: LiteFS | None = None
+    litefs: Any = None  # flyconf.databases.litefs.LiteFS, when LiteFS serves it
+    mounts: tuple[Entry, ...] = ()  # the mounts that hold it (or LiteFS's data directory)
+    missing: tuple[str, ...] = ()  # groups that open it without such a mount
+    groups: tuple[str, ...] = ()  # the groups that open it
 
     @property
     def lost(self) -> bool:
-        return self.kind not in ("on-volume", "unknown")
+        return self.kind in ("three-slash", "relative", "no-mounts", "elsewhere", "partial", "litefs-data")
 
     @property
     def fixable(self) -> bool:
-        """`flyconf fix` can move it onto a volume (not a LiteFS or URL-reading question)."""
+        """`flyconf fix` can move it onto a volume (not a LiteFS, URL-reading or process-group question)."""
         return self.kind in ("relative", "no-mounts", "elsewhere")
+
+
+# Programs that are not the app: a process group that runs one of them opens no app database.
+_NOT_THE_APP = frozenset({
+    "nginx", "caddy", "haproxy", "traefik", "envoy", "varnishd", "redis-server", "valkey-server", "memcached",
+    "postgres", "mysqld", "sleep", "tail", "true", "litestream", "minio", "tailscaled", "cloudflared",
+})
+_WRAPPER_PROGRAMS = frozenset({"tini", "dumb-init", "su-exec", "gosu", "setpriv", "catatonit", "bundle", "exec",
+                               "doppler", "chamber", "npx", "env"})
 
 
 class App:
@@ -366,43 +351,30 @@ class App:
         return discover(self.context)
 
     # -- SQLite -----------------------------------------------------------------------
-    @cached_property
-    def databases(self) -> list[Database]:
-        """SQLite databases named by the environment (DATABASE_URL, DB_PATH, SQLITE_PATH, ...)."""
-        out = []
-        for value in self.env.values():
-            db = sqlite_database(value)
-            if db is not None:
-                out.append(db)
-        return out
+    @property
+    def databases(self) -> list["Found"]:
+        """The app's SQLite databases (whatever their path), from every reader."""
+        return self.discovery.sqlite()
 
     @cached_property
-    def litefs(self) -> LiteFS | None:
-        """LiteFS settings from a litefs.yml beside fly.toml (or in config/, etc/), if there is one."""
-        if self.directory is None:
-            return None
-        for rel in ("litefs.yml", "litefs.yaml", "config/litefs.yml", "etc/litefs.yml", ".fly/litefs.yml"):
-            candidate = self.directory / rel
-            if candidate.is_file():
-                env = {name: value.value for name, value in self.env.items()}
-                return read_litefs(candidate, env)
-        return None
+    def litefs(self) -> Any:
+        """LiteFS's settings (flyconf.databases.litefs.LiteFS), when the app runs LiteFS or has a litefs.yml."""
+        from flyconf.databases.litefs import read_litefs
+
+        return read_litefs(self.context)
 
     @cached_property
-    def uses_litestream(self) -> bool:
-        """The image runs Litestream, which restores the database from object storage at start-up."""
+    def litestream(self) -> Any:
+        """Litestream's settings (flyconf.databases.litefs.Litestream), when the image runs Litestream."""
+        from flyconf.databases.litefs import read_litestream
+
         texts = [self.dockerfile.text] if self.dockerfile is not None else []
         texts.extend(s.text for s in self.scripts)
-        return any(re.search(r"\blitestream[\"',\s]+(replicate|restore)\b", t) for t in texts)
+        return read_litestream(self.context, texts)
 
-    @cached_property
-    def is_python(self) -> bool:
-        """The app directory looks like a Python project (so `sqlite:///x.db` is SQLAlchemy's relative form)."""
-        if self.directory is None:
-            return False
-        markers = ("manage.py", "requirements.txt", "pyproject.toml", "Pipfile", "setup.py", "alembic.ini", "uv.lock",
-                   "poetry.lock")
-        return any((self.directory / m).is_file() for m in markers)
+    @property
+    def uses_litestream(self) -> bool:
+        return self.litestream is not None
 
     @property
     def uses_litefs(self) -> bool:
@@ -426,43 +398,87 @@ class App:
                 return True
         return False
 
-    def litefs_fuse_dir(self, path: str) -> LiteFS | None:
+    def litefs_serving(self, path: str) -> Any:
         """The LiteFS set-up that serves ``path``, if the path is under LiteFS's FUSE directory.
 
-        Without a litefs.yml, a path under `/litefs` (LiteFS's default FUSE
-        directory) is taken as a LiteFS database.
+        Without a litefs.yml, a path under `/litefs` (LiteFS's default FUSE directory) is taken as a
+        LiteFS database.
         """
+        from flyconf.databases.litefs import DEFAULT_FUSE_DIR, LiteFS
+
         config = self.litefs
-        if config is not None:
+        if config is not None and config.fuse_dir is not None:
             return config if is_under(path, config.fuse_dir) else None
-        if is_under(path, "/litefs"):
-            return LiteFS("/litefs", None, None)
+        if is_under(path, DEFAULT_FUSE_DIR):
+            return config or LiteFS(DEFAULT_FUSE_DIR, None, None)
         return None
 
-    def placement(self, db: Database) -> Placement:
-        """Whether ``db`` lives on a volume (see :class:`Placement`); the rules and `fix` share this."""
-        if db.url_path is not None and self.mount_containing(db.url_path) is not None:
-            return Placement("three-slash" if self.is_python else "on-volume", db.url_path)
-        if self.uses_litestream:
-            return Placement("unknown")  # restored from object storage on every start
-        path = db.absolute(self.workdir)
-        if path is None:
-            return Placement("relative")
-        litefs = self.litefs_fuse_dir(path)
-        if litefs is not None:
-            off = (litefs.data_dir and litefs.config is not None and self.entries("mounts")
-                   and self.mount_containing(litefs.data_dir) is None)
-            return Placement("litefs-data" if off else "on-volume", path, litefs)
-        if self.mount_containing(path) is not None:
-            return Placement("on-volume", path)
-        if self.uses_litefs and self.litefs is None:
-            return Placement("unknown", path)  # its FUSE directory may well be this path
+    @cached_property
+    def app_groups(self) -> tuple[str, ...]:
+        """The process groups that run the app's own code (and so may open its databases): every group
+        but those whose command is a program that is clearly something else (nginx, redis-server...)."""
+        out = []
+        for group in self.groups:
+            argv = self.process_argv.get(group)
+            if argv is not None and _program(argv) in _NOT_THE_APP:
+                continue
+            out.append(group)
+        return tuple(out) or tuple(self.groups)
+
+    def opening_groups(self, db: "Found") -> tuple[str, ...]:
+        if db.groups is not None:
+            return tuple(g for g in db.groups if g in self.groups) or tuple(self.app_groups)
+        return self.app_groups
+
+    def placement(self, db: "Found") -> Placement:
+        """Whether ``db`` lives on a volume for every group that opens it; the rules and `fix` share this."""
+        groups = self.opening_groups(db)
         mounts = self.entries("mounts")
+        usable = [m for m in mounts if isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")]
+        litestream = self.litestream
+        # Litestream restores its databases from object storage (today's behaviour: any database of an app
+        # that runs Litestream, unless its litestream.yml lists others only).
+        if litestream is not None and (db.path is None or not litestream.paths or any(
+                db.path == p for p, _at in litestream.paths)):
+            return Placement("replicated", db.path, groups=groups)
+        if db.url_path is not None and self.mount_containing(db.url_path, groups) is not None and (
+                db.path is None or self.mount_containing(db.path, groups) is None):
+            return Placement("three-slash", db.path, groups=groups)
+        if db.path is None:
+            if db.relative is not None and db.unknown is not None and db.unknown.startswith("relative"):
+                if not mounts:
+                    return Placement("no-mounts", None, groups=groups)
+                return Placement("relative", None, groups=groups)
+            return Placement("unknown", None, groups=groups)
+        path = db.path
+        litefs = self.litefs_serving(path)
+        if litefs is not None:
+            return self._litefs_placement(path, litefs, groups)
+        if self.uses_litefs and (self.litefs is None or self.litefs.fuse_dir is None):
+            return Placement("unknown", path, groups=groups)  # its FUSE directory may well be this path
         if not mounts:
-            return Placement("no-mounts", path)
-        if not any(isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/") for m in mounts):
-            return Placement("unknown", path)  # no usable destination: the mount rules say so
-        return Placement("elsewhere", path)
+            return Placement("no-mounts", path, groups=groups)
+        if not usable:
+            return Placement("unknown", path, groups=groups)  # no usable destination: the mount rules say so
+        holding = {g: self.mount_containing(path, [g]) for g in groups}
+        holders = tuple({id(m): m for m in holding.values() if m is not None}.values())
+        missing = tuple(g for g, m in holding.items() if m is None)
+        if not holders:
+            return Placement("elsewhere", path, groups=groups, missing=missing)
+        if missing:
+            return Placement("partial", path, mounts=holders, missing=missing, groups=groups)
+        return Placement("on-volume", path, mounts=holders, groups=groups)
+
+    def _litefs_placement(self, path: str, litefs: Any, groups: tuple[str, ...]) -> Placement:
+        if litefs.config is None or litefs.data_dir is None or not self.entries("mounts"):
+            return Placement("litefs", path, litefs, groups=groups)
+        runners = litefs.groups or groups
+        holding = {g: self.mount_containing(litefs.data_dir, [g]) for g in runners}
+        missing = tuple(g for g, m in holding.items() if m is None)
+        holders = tuple({id(m): m for m in holding.values() if m is not None}.values())
+        if missing:
+            return Placement("litefs-data", path, litefs, mounts=holders, missing=missing, groups=groups)
+        return Placement("litefs", path, litefs, mounts=holders, groups=groups)
 
     def mount_containing(self, path: str, groups: Sequence[str] | None = None) -> Entry | None:
         """The mount whose destination holds ``path``, among the mounts of ``groups`` (default: all)."""
@@ -474,6 +490,18 @@ class App:
             if isinstance(dest, str) and dest.startswith("/") and is_under(path, dest):
                 return mount
         return None
+
+
+def _program(argv: Sequence[str]) -> str:
+    """The program a command runs, past wrappers (`tini --`, `bundle exec`, `npx`...)."""
+    i = 0
+    while i < len(argv):
+        base = posixpath.basename(argv[i])
+        if base in _WRAPPER_PROGRAMS or argv[i] == "--" or argv[i].startswith("-") or "=" in argv[i] and i == 0:
+            i += 1
+            continue
+        return base
+    return ""
 
 
 def tables(base: KeyPath, value: Any) -> Iterator[tuple[KeyPath, dict[str, Any]]]:
@@ -510,100 +538,3 @@ def is_under(path: str, directory: str) -> bool:
     if d == "/":
         return True
     return p == d or p.startswith(d + "/")
-
-
-# -- SQLite locations -----------------------------------------------------------------
-
-# Variables that name a database: DATABASE_URL, DB_PATH, SQLITE_PATH, BFF_DATABASE_URL, ...
-_DB_VARIABLE = re.compile(r"(^|_)(DATABASE|DB|SQLITE3?)(_(URL|URI|PATH|FILE|FILENAME|NAME|LOCATION))?$|SQLITE", re.I)
-_SQLITE_SUFFIX = re.compile(r"\.(db|sqlite|sqlite3|db3|s3db|sl3)$", re.I)
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.I)
-
-
-def sqlite_database(value: EnvValue) -> Database | None:
-    """The SQLite file a variable names, or None when it is not a SQLite file path.
-
-    URL forms: ``file:/data/x.db``, ``file:///data/x.db`` and ``file://data/x.db``
-    (Prisma keeps what follows ``file:``, so both are absolute); ``sqlite:////data/x.db``
-    (SQLAlchemy and dj-database-url: absolute) but ``sqlite:///rel.db`` (relative);
-    ``sqlite3:///data/x.sqlite3`` (Rails: a URL path, absolute); plain paths.
-    """
-    name, raw = value.name, value.value.strip()
-    if not _DB_VARIABLE.search(name) or not raw:
-        return None
-    url_path: str | None = None
-    text = raw.split("?", 1)[0].split("#", 1)[0]
-    scheme_match = _SCHEME.match(text)
-    scheme = scheme_match.group(1).lower() if scheme_match else ""
-    if len(scheme) == 1 and text[1:2] == ":":  # a Windows drive letter is not a scheme
-        scheme = ""
-    if scheme == "file":
-        rest = text[5:]
-        path = "/" + rest.lstrip("/") if rest.startswith("/") else rest
-    elif scheme == "sqlite":
-        rest = text[7:]
-        if rest.startswith("///"):
-            path = rest[3:]  # "sqlite:///rel.db" -> "rel.db"; "sqlite:////abs.db" -> "/abs.db"
-            if path and not path.startswith("/"):
-                url_path = "/" + path
-        elif rest.startswith("//"):
-            path = rest[2:]
-        else:
-            path = rest
-    elif scheme == "sqlite3":
-        rest = text[8:]
-        if rest.startswith("//"):
-            rest = rest[2:]
-            slash = rest.find("/")
-            path = rest[slash:] if slash != -1 else ""  # drop the (empty) host, keep the absolute path
-        else:
-            path = rest
-    elif scheme:
-        return None  # postgres://, mysql://, libsql://, redis://, http://: not a local SQLite file
-    else:
-        path = text
-        named_sqlite = "SQLITE" in name.upper()
-        if not (_SQLITE_SUFFIX.search(path) or (named_sqlite and "/" in path)):
-            return None
-    if not path or path in (":memory:",) or path.startswith(":memory"):
-        return None
-    relative = not path.startswith("/")
-    if relative and "/" not in path and re.search(r"_(FILENAME|FILE_NAME|NAME)$", name, re.I):
-        return None  # a bare file name that the app joins to a directory elsewhere (DATABASE_FILENAME=sqlite.db)
-    if relative and path.startswith("./"):
-        path = path[2:]
-    return Database(variable=name, raw=raw, path=normpath(path) if path else path, relative=relative,
-                    source=value, url_path=url_path)
-
-
-def read_litefs(path: Path, env: dict[str, str] | None = None) -> LiteFS | None:
-    """`fuse.dir`, `data.dir` and the proxy ports from a litefs.yml (LiteFS expands `${VAR}` from the
-    environment, so do we); defaults when absent; None if unreadable."""
-    try:
-        import yaml
-
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except Exception:  # noqa: BLE001 - an unreadable litefs.yml only means "no LiteFS facts"
-        return None
-    if not isinstance(data, dict):
-        return None
-    env = env or {}
-
-    def text(section: str, key: str, default: str | None) -> str | None:
-        table = data.get(section)
-        value = table.get(key) if isinstance(table, dict) else None
-        if not isinstance(value, (str, int)):
-            return default
-        return expand_vars(str(value), env).strip()  # LiteFS expands ${VAR} from the environment too
-
-    def port(value: str | None) -> int | None:
-        m = re.search(r":(\d{1,5})$", value or "")
-        return int(m.group(1)) if m else None
-
-    return LiteFS(
-        fuse_dir=text("fuse", "dir", "/litefs") or "/litefs",
-        data_dir=text("data", "dir", "/var/lib/litefs"),
-        config=path,
-        proxy_port=port(text("proxy", "addr", None)),
-        target_port=port(text("proxy", "target", None)),
-    )

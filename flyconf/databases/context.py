@@ -117,6 +117,20 @@ class AppContext:
             return None
         return image_path_of(app.dockerfile, app.image, posixpath.normpath(rel.lstrip("/")), self.root)
 
+    def context_file(self, image_path: str) -> str | None:
+        app = self._app
+        if app.dockerfile is None or app.image is None or self.root is None:
+            return None
+        from flyconf.assemble import resolve_in_context
+
+        found = resolve_in_context(app.dockerfile, app.image, image_path, self.root)
+        if found is None:
+            return None
+        try:
+            return found.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return None
+
     def text_document(self, display: str, text: str) -> Document:
         return Document(display_path=display, text=text)
 

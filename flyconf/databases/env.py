@@ -29,13 +29,11 @@ def target_of(var: EnvVar) -> urls.Target | None:
     name, raw = var.name, var.value.strip()
     if not _DB_VARIABLE.search(name) or not raw:
         return None
-    target = urls.parse(raw, urls.GENERIC)
+    named_sqlite = "SQLITE" in name.upper() and "/" in raw
+    target = urls.parse(raw, urls.GENERIC, sqlite_default=named_sqlite)
     if target is None or target.kind != SQLITE or target.memory or target.path is None:
         return None
     path = target.path
-    if not target.scheme and not urls._SQLITE_SUFFIX.search(path):
-        if not ("SQLITE" in name.upper() and "/" in path):
-            return None
     if not path.startswith("/") and "/" not in path and re.search(r"_(FILENAME|FILE_NAME|NAME)$", name, re.I):
         return None  # a bare file name that the app joins to a directory elsewhere (DATABASE_FILENAME=sqlite.db)
     return target

@@ -166,6 +166,10 @@ class Context(Protocol):
         """Where a file (or directory) of the build context is in the image, following the
         Dockerfile's COPY/ADD (and `COPY --from` of build stages), or None when it cannot be told."""
 
+    def context_file(self, image_path: str) -> str | None:
+        """The build-context file (relative path) that the image holds at ``image_path``, following
+        COPY/ADD backwards; None when no COPY puts a context file there."""
+
     def text_document(self, display: str, text: str) -> Document:
         """A document for text that is not a file of its own (tests, standard input)."""
 

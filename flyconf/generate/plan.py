@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flyconf.app import App, Database
+from flyconf.app import App
+from flyconf.databases.model import Found
 from flyconf.generate.entrypoint import EntrypointOptions
 
 DEFAULT_SCRIPT = "bin/fly-entrypoint"
@@ -41,7 +42,7 @@ class FileChange:
                                             tofile=f"b/{name}"))
 
 
-def volume_for(app: App, database: Database | None) -> tuple[str, tuple[str, ...]]:
+def volume_for(app: App, database: Found | None) -> tuple[str, tuple[str, ...]]:
     """The mount destination that holds the database (or the only one), and the groups that mount it."""
     mounts = [m for m in app.entries("mounts")
               if isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")]
@@ -49,10 +50,8 @@ def volume_for(app: App, database: Database | None) -> tuple[str, tuple[str, ...
         raise PlanError("fly.toml has no [mounts] with an absolute destination: the wrapper needs the volume's path "
                         "(add [[mounts]], or pass --volume)")
     chosen = None
-    if database is not None:
-        path = database.absolute(app.workdir)
-        if path is not None:
-            chosen = app.mount_containing(path)
+    if database is not None and database.path is not None:
+        chosen = app.mount_containing(database.path)
     if chosen is None:
         dests = {m.get("destination") for m in mounts}
         if len(dests) > 1:
@@ -75,7 +74,7 @@ def entrypoint_options(
     preset: str | None = None,
 ) -> EntrypointOptions:
     """The wrapper's options: explicit values first, then what the App says."""
-    db = app.databases[0] if app.databases else None
+    db = primary_database(app)
     groups: tuple[str, ...] = ()
     if volume is None:
         if not app.has_flytoml:
@@ -86,7 +85,7 @@ def entrypoint_options(
             isinstance(m.get("destination"), str) and posixpath.normpath(m.get("destination")) == posixpath.normpath(volume)
             for m in app.mounts_of(g)))
     if database is None and db is not None:
-        database = db.absolute(app.workdir)
+        database = db.path
     if len(app.groups) == 1 or set(groups) == set(app.groups):
         groups = ()  # every group migrates: no need to name them
     return EntrypointOptions(volume=volume, database=database, migrate=migrate, groups=groups, run_as=run_as,
@@ -95,21 +94,20 @@ def entrypoint_options(
 
 # -- fly.toml fixes ------------------------------------------------------------------------------------
 
-def _new_db_value(db: Database, new_path: str) -> str:
+def primary_database(app: App) -> Found | None:
+    """The SQLite database the wrapper backs up and checks: the first one on a volume, else the first
+    with a known path, else the first (discovery order: framework configuration before plain variables)."""
+    dbs = app.databases
+    on_volume = [d for d in dbs if d.path is not None and app.placement(d).kind == "on-volume"]
+    known = [d for d in dbs if d.path is not None]
+    return (on_volume or known or dbs or [None])[0]
+
+
+def _new_db_value(db: Found, new_path: str) -> str:
     """The variable's value with its path replaced, in the same URL form."""
-    raw = db.raw
-    query = ""
-    if "?" in raw:
-        raw, query = raw.split("?", 1)
-        query = "?" + query
-    lower = raw.lower()
-    if lower.startswith("file:"):
-        return f"file:{new_path}{query}"
-    if lower.startswith("sqlite3:"):
-        return f"sqlite3://{new_path}{query}"
-    if lower.startswith("sqlite:"):
-        return f"sqlite:///{new_path}{query}"  # four slashes in all: absolute for every reader
-    return new_path + query
+    from flyconf.databases import urls
+
+    return urls.write(db.form, new_path, db.raw if db.reader == "env" else "")
 
 
 def fix_database_location(app: App, doc: Any) -> list[str]:
@@ -122,9 +120,9 @@ def fix_database_location(app: App, doc: Any) -> list[str]:
     dest = posixpath.normpath(usable[0]) if usable else "/data"
     for db in app.databases:
         placed = app.placement(db)
-        if not placed.fixable:
+        if not placed.fixable or db.variable is None:
             continue
-        path = placed.path or "/" + db.path  # for a relative path, the file name is all that matters
+        path = placed.path or "/" + (db.relative or "app.db")  # for a relative path, the file name is all that matters
         if not usable and "mounts" not in doc and "mount" not in doc:
             aot = tomlkit.aot()
             table = tomlkit.table()
@@ -146,7 +144,8 @@ def fix_database_location(app: App, doc: Any) -> list[str]:
         if isinstance(env, list):  # [[env]]: the last table wins
             env = env[-1]
         env[db.variable] = value
-        done.append(f"[env] {db.variable} = {value!r} (was {db.raw!r}, not on a volume)")
+        was = f"was {db.raw!r}" if db.reader == "env" else f"{db.framework} database `{db.name}` was at {db.path or db.relative}"
+        done.append(f"[env] {db.variable} = {value!r} ({was}, not on a volume)")
     return done
 
 

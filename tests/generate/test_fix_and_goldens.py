@@ -86,7 +86,15 @@ def test_fix_fixes_keeps_comments_and_is_idempotent(app_copy: Path):
     assert f"FLYCONF_MIGRATE={_sh_quote(release)}" in script.read_text()
 
     after = lint_paths([app])
-    assert [d for d in after if d.rule in ("release-command-sqlite", "sqlite-not-on-volume")] == []
+    left = [(d.rule, d.line, d.column, d.fixable) for d in after
+            if d.rule in ("release-command-sqlite", "sqlite-not-on-volume")]
+    if app.name == "django-sqlite":
+        # The worker group (`python manage.py qcluster`) opens the database but mounts no volume: a real
+        # bug that no fix can make safe (the group would need its own volume, hence its own copy).
+        line = fixed.splitlines().index('  worker = "python manage.py qcluster"') + 1
+        assert left == [("sqlite-not-on-volume", line, 12, False)]
+    else:
+        assert left == []
     assert [d for d in after if d.rule == "cmd-shell-form"] == []  # the CMD is exec form now
 
     snapshot = {rel: (app / rel).read_text() for rel in OUTPUTS}

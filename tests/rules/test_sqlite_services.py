@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from flyconf import lint_paths, lint_text
-from flyconf.app import EnvValue, sqlite_database
+from flyconf.databases.env import target_of
+from flyconf.databases.model import EnvVar
 
 MOUNT = "[[mounts]]\nsource = 'data'\ndestination = '/data'\n"
 
@@ -42,8 +43,8 @@ def show(diags):
     ],
 )
 def test_sqlite_locations(name, value, path, relative):
-    db = sqlite_database(EnvValue(name, value, ("env", name)))
-    assert db is not None and (db.path, db.relative) == (path, relative)
+    target = target_of(EnvVar(name, value, None, "fly.toml [env]"))
+    assert target is not None and (target.path, target.relative) == (path, relative)
 
 
 @pytest.mark.parametrize(
@@ -52,7 +53,7 @@ def test_sqlite_locations(name, value, path, relative):
      ("NODE_ENV", "data.db"), ("DB_HOST", "/var/run/postgresql"), ("DATABASE_URL", "mysql://x"), ("DATABASE_PATH", "/data")],
 )
 def test_not_sqlite(name, value):
-    assert sqlite_database(EnvValue(name, value, ("env", name))) is None
+    assert target_of(EnvVar(name, value, None, "fly.toml [env]")) is None
 
 
 # -- release-command-sqlite ----------------------------------------------------------------------
@@ -66,7 +67,7 @@ def test_not_sqlite(name, value):
      ("npx sequelize-cli db:migrate", "sequelize"), ("npx typeorm migration:run -d dist/ds.js", "typeorm"),
      ("migrate -path /migrations -database sqlite3:///data/x.db up", "golang-migrate"),
      ("goose -dir migrations sqlite3 /data/x.db up", "goose"), ("sqlx migrate run", "sqlx"),
-     ("diesel migration run", "diesel"), ("bin/rails fly:release", "rails"), ("npm run db:migrate", "custom")],
+     ("diesel migration run", "diesel"), ("npm run db:migrate", "custom")],
 )
 def test_release_command_migrating_sqlite_on_a_volume(command, tool):
     text = f"[deploy]\n  release_command = {command!r}\n[env]\n  DATABASE_URL = 'file:/data/app.db'\n{MOUNT}"
@@ -106,7 +107,6 @@ def test_release_command_near_misses(text):
         ("[env]\nDATABASE_URL = 'file:/app/data.db'\n", [(2, 16)], "no `[mounts]`"),
         (f"[env]\nDATABASE_URL = 'sqlite3:///rails/storage/production.sqlite3'\n{MOUNT}", [(2, 16)], "not under the mount"),
         (f"[env]\n  DB_PATH = 'storage/app.sqlite'\n{MOUNT}", [(2, 13)], "relative path"),
-        (f"[env]\nDATABASE_URL = 'file:./dev.db'\n{MOUNT}", [(2, 16)], "schema.prisma"),
         ("[[env]]\nX = '1'\n[[env]]\nDATABASE_PATH = '/tmp/app.db'\n", [(4, 17)], "no `[mounts]`"),
     ],
 )
@@ -144,14 +144,22 @@ def test_three_slash_sqlite_url_in_a_python_app(tmp_path: Path):
     assert "four slashes" in diags[0].hint
 
 
+def test_relative_path_with_an_unknown_working_directory_is_only_info():
+    found, diags = findings(f"[env]\nDATABASE_URL = 'file:./dev.db'\n{MOUNT}", "sqlite-not-on-volume")
+    assert found == [(2, 16)], show(diags)
+    (d,) = [d for d in diags if d.rule == "sqlite-not-on-volume"]
+    assert d.severity.value == "info" and "relative path `dev.db`" in d.message and not d.fixable
+
+
 def test_litefs_data_dir_must_be_on_the_volume(tmp_path: Path):
     (tmp_path / "litefs.yml").write_text("fuse:\n  dir: /litefs\ndata:\n  dir: /var/lib/litefs\n")
     (tmp_path / "fly.toml").write_text(f"[env]\nDATABASE_URL = 'file:/litefs/app.db'\n{MOUNT}")
-    diags = [d for d in lint_paths([tmp_path]) if d.rule == "sqlite-not-on-volume"]
-    assert [(d.line, d.column) for d in diags] == [(2, 16)]
-    assert "/var/lib/litefs" in diags[0].message
+    diags = [d for d in lint_paths([tmp_path]) if d.rule in ("sqlite-not-on-volume", "litefs-data-not-on-volume")]
+    assert [(d.rule, d.path.rsplit("/", 1)[-1], d.line, d.column) for d in diags] == [
+        ("litefs-data-not-on-volume", "litefs.yml", 4, 8)]
+    assert "/var/lib/litefs" in diags[0].message and "/data" in diags[0].message
     (tmp_path / "litefs.yml").write_text("fuse:\n  dir: /litefs\ndata:\n  dir: /data/litefs\n")
-    assert [d for d in lint_paths([tmp_path]) if d.rule == "sqlite-not-on-volume"] == []
+    assert [d for d in lint_paths([tmp_path]) if d.rule in ("sqlite-not-on-volume", "litefs-data-not-on-volume")] == []
 
 
 # -- sqlite-multiple-machines -------------------------------------------------------------------
