@@ -158,6 +158,8 @@ class App:
         self.workdir: str | None = None  # the image's final WORKDIR, when known
         self.extra_env: list[EnvValue] = []  # lower-priority variables (Dockerfile ENV)
         self.scripts: list[Any] = []  # start scripts the image runs (flyconf.sources.script.Script)
+        self.unread_scripts: list[str] = []  # scripts a start command runs that are not in the build context
+        self.script_paths: dict[str, tuple[str, ...]] = {}  # a script on disk -> how start commands name it
         # How app configuration files are read (the lint run's workspace, so that findings can point into
         # them and their suppressions apply); a plain reader when the App is built by hand.
         self.read_document: Callable[[Path], Any] | None = None
@@ -361,7 +363,11 @@ class App:
         """LiteFS's settings (flyconf.databases.litefs.LiteFS), when the app runs LiteFS or has a litefs.yml."""
         from flyconf.databases.litefs import read_litefs
 
-        return read_litefs(self.context)
+        texts = None  # None: whether the image runs `litefs mount` cannot be told
+        image = self.image
+        if image is not None and (image.entrypoint or image.cmd) and not self.unread_scripts:
+            texts = [self.dockerfile.text] + [s.text for s in self.scripts]
+        return read_litefs(self.context, texts)
 
     @cached_property
     def litestream(self) -> Any:
@@ -377,10 +383,18 @@ class App:
         return self.litestream is not None
 
     @property
+    def runs_litefs(self) -> Any:
+        """The LiteFS settings when the app runs LiteFS (or may: no Dockerfile to tell), else None."""
+        litefs = self.litefs
+        return litefs if litefs is not None and litefs.running is not False else None
+
+    @property
     def uses_litefs(self) -> bool:
-        """LiteFS is in use: a litefs.yml, a mount named for it, or the image runs `litefs mount`."""
-        if self.litefs is not None or self.litefs_in_image:
+        """LiteFS is in use: a litefs.yml that something runs, a mount named for it, or `litefs mount`."""
+        if self.runs_litefs is not None or self.litefs_in_image:
             return True
+        if self.litefs is not None:
+            return False  # a litefs.yml that nothing in the image runs
         for mount in self.entries("mounts"):
             for key in ("source", "destination"):
                 value = mount.get(key)
@@ -406,7 +420,7 @@ class App:
         """
         from flyconf.databases.litefs import DEFAULT_FUSE_DIR, LiteFS
 
-        config = self.litefs
+        config = self.runs_litefs
         if config is not None and config.fuse_dir is not None:
             return config if is_under(path, config.fuse_dir) else None
         if is_under(path, DEFAULT_FUSE_DIR):
@@ -454,7 +468,7 @@ class App:
         litefs = self.litefs_serving(path)
         if litefs is not None:
             return self._litefs_placement(path, litefs, groups)
-        if self.uses_litefs and (self.litefs is None or self.litefs.fuse_dir is None):
+        if self.uses_litefs and (self.runs_litefs is None or self.runs_litefs.fuse_dir is None):
             return Placement("unknown", path, groups=groups)  # its FUSE directory may well be this path
         if not mounts:
             return Placement("no-mounts", path, groups=groups)

@@ -219,6 +219,12 @@ def looks_like_shell(path: Path) -> bool:
     return first.startswith(b"#!") and any(s in first for s in (b"sh", b"bash", b"dash", b"ash"))
 
 
+def _script_like(path: str) -> bool:
+    """A start command's program that is probably a script of the app (so what it runs is unknown)."""
+    base = posixpath.basename(path)
+    return base.endswith((".sh", ".bash")) or any(w in base for w in ("entrypoint", "start", "run", "boot", "init"))
+
+
 def attach_scripts(app: App, ws: Workspace, findings: list[Diagnostic]) -> None:
     """Read the shell scripts the image runs (ENTRYPOINT, CMD, [processes] commands)."""
     if app.image is None or app.directory is None:
@@ -232,6 +238,12 @@ def attach_scripts(app: App, ws: Workspace, findings: list[Diagnostic]) -> None:
     for argv in argvs:
         for candidate in script_candidates(argv):
             found = resolve_in_context(app.dockerfile, app.image, candidate, app.directory)
+            if found is None and _script_like(candidate):
+                app.unread_scripts.append(candidate)
+            if found is not None:
+                names = app.script_paths.setdefault(str(found), ())
+                if candidate not in names:
+                    app.script_paths[str(found)] = names + (candidate,)
             if found is None or found.resolve() in seen or not looks_like_shell(found):
                 continue
             seen.add(found.resolve())

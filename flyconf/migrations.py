@@ -63,17 +63,55 @@ _PACKAGE_SCRIPT = re.compile(r"\b(npm|yarn|pnpm|bun)\s+(?:run(?:-script)?\s+)?(?
 _PACKAGE_BUILTINS = frozenset({"install", "ci", "i", "add", "exec", "x", "dlx", "test", "build", "--version"})
 
 
+# What may run a script named like a migration: `npm run migrate`, `node migrate.js`, `sh ./migrate.sh`.
+_RUNNERS = frozenset({"npm", "yarn", "pnpm", "bun", "npx", "bunx", "pnpx", "node", "deno", "tsx", "ts-node", "python",
+                      "python3", "ruby", "php", "sh", "bash", "dash", "ash", "exec", "run", "run-script", "perl",
+                      "elixir", "go", "cargo"})
+_NOT_RUNNING = re.compile(r"(?:^|\s)(?:build|install|add|test|chmod|cp|mv|ln|chown|rm|cat|ls|echo|printf|mkdir|touch)"
+                          r"(?:\s|$)")
+
+
 def find_migration(command: str) -> Migration | None:
-    """The first migration in ``command`` (read alone), or None."""
+    """The first migration in ``command`` (read alone), or None.
+
+    A script that is only *named* like a migration counts when it is what runs: the program of a command,
+    or what a runner runs (`npm run db:migrate`, `node migrate.js`), not an argument of another tool
+    (`cargo build --bin migrate-db`, `chmod +x migrate.sh`).
+    """
     for tool, pattern in _PATTERNS:
-        m = pattern.search(command)
-        if m:
+        for m in pattern.finditer(command):
             start = m.start()
             # the generic pattern consumes the separator before the word
             while tool == "custom" and start < m.end() and command[start] in " \t/:'\"=_-":
                 start += 1
+            if tool == "custom" and not _runs_there(command, start):
+                continue
             return Migration(tool=tool, start=start, end=m.end(), text=command[start : m.end()])
     return None
+
+
+def _runs_there(command: str, start: int) -> bool:
+    """Whether the word at ``start`` is run: a command's program, or what a runner runs."""
+    i, depth = start, 0
+    while i > 0:  # back to the start of the word, over `$(...)` groups (`$(dirname $0)/migrate.sh`)
+        ch = command[i - 1]
+        if ch == ")":
+            depth += 1
+        elif ch == "(":
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch in " \t\n;&|`" and depth == 0:
+            break
+        i -= 1
+    head = re.split(r"&&|\|\||;|\||\n|\$\(|`", command[:i])[-1]
+    words = [w for w in head.split() if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w)]  # VAR=value prefixes
+    if not words:
+        return True
+    if _NOT_RUNNING.search(" " + " ".join(words) + " "):
+        return False
+    return posixpath.basename(words[-1]) in _RUNNERS or (len(words) >= 2 and words[-2] in _RUNNERS
+                                                        and words[-1] in ("run", "run-script", "exec"))
 
 
 def migration_in(command: str, app: "App | None" = None, depth: int = 0) -> Migration | None:
@@ -151,15 +189,16 @@ def _package_script(command: str, ctx: object) -> tuple[str, str, int, int] | No
 
 
 def _script_file(command: str, ctx: object) -> tuple[str, str, int, int] | None:
-    """A script of the build context that the command runs (`./bin/release`, `/app/scripts/migrate.sh`)."""
+    """A script of the build context that the command runs (`./bin/release`, `sh /app/scripts/migrate.sh`)."""
     try:
         words = shlex.split(command)
     except ValueError:
         return None
-    for word in words[:3]:
+    words = [w for w in words if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w)]
+    if words and posixpath.basename(words[0]) in ("sh", "bash", "dash", "ash", "exec"):
+        words = [w for w in words[1:] if not w.startswith("-")]
+    for word in words[:1]:
         if "/" not in word and not word.endswith((".sh", ".bash")):
-            continue
-        if word.startswith("-"):
             continue
         image_path = word if word.startswith("/") else posixpath.join(ctx.workdir or "/", word)  # type: ignore[attr-defined]
         finder = getattr(ctx, "context_file", None)
@@ -170,7 +209,8 @@ def _script_file(command: str, ctx: object) -> tuple[str, str, int, int] | None:
         if doc is None or len(doc.text) > 200_000:
             continue
         start = command.find(word)
-        if not doc.text.startswith("#!") and not rel.endswith((".sh", ".bash")) and "\n" not in doc.text[:200]:
-            continue
+        first_line = doc.text.split("\n", 1)[0]
+        if not (rel.endswith((".sh", ".bash")) or (first_line.startswith("#!") and "sh" in first_line)):
+            continue  # not a shell script (a binary, a directory's file, a Node script)
         return rel, doc.text, max(start, 0), max(start, 0) + len(word)
     return None

@@ -56,6 +56,9 @@ class LiteFS:
     groups: tuple[str, ...] | None = None  # process groups that run `litefs mount`; None: not known
     image_path: str | None = None  # where LiteFS reads the file in the image, when known
     how: str = ""  # how the file was found, for `inspect`
+    # Whether the image runs `litefs mount` (in ENTRYPOINT, CMD, a [processes] command or a start script);
+    # None when there is no Dockerfile to tell. A litefs.yml that nothing runs is not LiteFS.
+    running: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -124,9 +127,19 @@ def find_config(ctx: Context, name: str, guesses: tuple[str, ...], explicit: str
 
 # -- LiteFS -------------------------------------------------------------------------------------------
 
-def read_litefs(ctx: Context) -> LiteFS | None:
-    """LiteFS's settings for the app, or None when it has no litefs.yml and does not run LiteFS."""
+_LITEFS_MOUNT = re.compile(r"\blitefs[\"',\s]+mount\b")
+
+
+def read_litefs(ctx: Context, texts: list[str] | None = None) -> LiteFS | None:
+    """LiteFS's settings for the app, or None when it has no litefs.yml and does not run LiteFS.
+
+    ``texts``: the Dockerfile and the start scripts, where `litefs mount` may be run; None when the
+    app has no Dockerfile (then whether LiteFS runs cannot be told).
+    """
     commands = _litefs_commands(ctx)
+    running: bool | None = None
+    if texts is not None:
+        running = bool(commands) or any(_LITEFS_MOUNT.search(t) for t in texts)
     explicit = None
     for command in commands:
         at = _litefs_mount_at(command.argv)
@@ -138,14 +151,16 @@ def read_litefs(ctx: Context) -> LiteFS | None:
     if rel is None:
         if not commands:
             return None
+        if not running:
+            return None
         return LiteFS(DEFAULT_FUSE_DIR, DEFAULT_DATA_DIR, None, exec=inline, groups=groups,
-                      how="`litefs mount` runs, but its litefs.yml is not in the build context")
+                      how="`litefs mount` runs, but its litefs.yml is not in the build context", running=True)
     doc = ctx.read(rel)
     assert doc is not None
     tree = _compose(doc.text)
     if tree is None:
         return LiteFS(None, None, _fs_path(ctx, rel), doc=doc, groups=groups, image_path=image_path,
-                      how=how + "; it does not parse as YAML")
+                      how=how + "; it does not parse as YAML", running=running)
     env = {name: var.value for name, var in ctx.env.items()}
     fuse, fuse_node = _setting(tree, ("fuse", "dir"), ("mount-dir",))
     data, data_node = _setting(tree, ("data", "dir"), ("data-dir",))
@@ -165,7 +180,8 @@ def read_litefs(ctx: Context) -> LiteFS | None:
         exec=_exec(doc, tree) + inline,
         groups=groups,
         image_path=image_path,
-        how=how,
+        how=how if running is not False else how + "; nothing in the image runs `litefs mount`",
+        running=running,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 from flyconf.app import App, is_under
 from flyconf.diagnostics import Diagnostic, Severity, Span
-from flyconf.migrations import find_migration
+from flyconf.migrations import migration_in
 from flyconf.registry import check, declare
 from flyconf.sources.dockerfile import KNOWN_INSTRUCTIONS as _KNOWN
 from flyconf.sources.dockerfile import expand_vars
@@ -198,8 +198,9 @@ def _start_form(app: App) -> Iterator[Diagnostic]:
                 hint='move the steps into a script that ends with `exec "$@"` (or prefix the last command with `exec`)',
             )
         if script is not None:
-            yield from _script_command(df, df.token_span(ins, argv[-1][:20]) if argv else df.instruction_span(ins),
-                                       script)
+            yield from _scripts().check_command(
+                df, df.token_span(ins, argv[-1][:20]) if argv else df.instruction_span(ins), script,
+                f"Machines running the image's {ins.cmd}", script=True)
     if app.has_flytoml:
         doc = app.fly
         for group, argv in app.process_argv.items():
@@ -215,19 +216,38 @@ def _start_form(app: App) -> Iterator[Diagnostic]:
                     "process and the server never receives Fly's kill_signal",
                     hint='prefix the last command with `exec`, or use a script that ends with `exec "$@"`',
                 )
-            yield from _script_command(doc, span, command)
+            yield from _scripts().check_command(doc, span, command, f"the `{group}` Machines")
     for script in app.scripts:
-        yield from _scripts().check_start_script(script)
+        yield from _scripts().check_start_script(script, _invocations(app, script))
+
+
+def _invocations(app: App, script: Any) -> list[Any]:
+    """How the Machines that start the server run ``script``: the words after it in their start command."""
+    Invocation = _scripts().Invocation
+    served = {g for service in app.services() for g in app.groups_of(service)}
+    servers = [g for g in app.groups if g in served] or [app.default_group]
+    names = app.script_paths.get(str(script.fs_path), ())
+    out = []
+    for start in app.context.start_commands():
+        if start.group not in servers:
+            continue
+        argv = list(start.argv)
+        at = next((i for i, word in enumerate(argv) if word in names), None)
+        if at is None:
+            continue
+        command = " ".join(argv[len(start.entrypoint):]) or " ".join(argv)
+        if app.process_argv.get(start.group) is not None:
+            who = f"the `{start.group}` Machines ([processes])"
+        else:
+            who = "the Machines" if len(app.groups) == 1 else f"the `{start.group}` Machines"
+        out.append(Invocation(tuple(argv[at + 1:]), command, who))
+    return out
 
 
 def _scripts() -> Any:
     from flyconf.rules import scripts
 
     return scripts
-
-
-def _script_command(doc: Any, span: Span, command: str) -> Iterator[Diagnostic]:
-    yield from _scripts().check_command(doc, span, command)
 
 
 def _sh_c(argv: list[str]) -> str | None:
@@ -260,7 +280,7 @@ def _build_time_migration(app: App) -> Iterator[Diagnostic]:
         if ins.cmd != "RUN":
             continue
         text = " ".join(ins.value) if ins.json else ins.shell_text
-        migration = find_migration(text)
+        migration = migration_in(text, app)
         if migration is None:
             continue
         if not (uses_sqlite or _INLINE_SQLITE.search(text)):
@@ -268,9 +288,10 @@ def _build_time_migration(app: App) -> Iterator[Diagnostic]:
         if ":memory:" in text:
             continue
         where = df.token_span(ins, migration.text)
+        via = f", {migration.via}" if migration.via else ""
         yield BUILD_TIME_MIGRATION.diagnostic(
             df, where,
-            f"RUN migrates the SQLite database at build time ({migration.tool}: `{migration.text}`): the file is "
+            f"RUN migrates the SQLite database at build time ({migration.tool}: `{migration.text}`{via}): the file is "
             "created inside the image, the volume mounted at run time hides it, and the real database is never migrated",
             hint="remove this step and migrate at start-up on every Machine (`flyconf generate entrypoint`)",
         )

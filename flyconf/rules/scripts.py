@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Union
+from typing import Callable, Iterable, Sequence, Union
 
 from flyconf.diagnostics import Diagnostic, Span
 from flyconf.migrations import find_migration
@@ -77,45 +77,64 @@ NOT_POSIX = declare(
 
 MIGRATION_SKIPPED = declare(
     "FC803", "migration-skipped", "warning",
-    "The migration runs only under a condition that is fragile or constant, so it may silently never run.",
+    "The start script's migration does not run for the command the Machines start, or its gate is constant.",
     """
     Start scripts often decide whether to migrate by looking at their
     arguments: "migrate only when the command is `./bin/rails server`", written
     as a test of fixed positions (`$1`, `${@: -2:1}`, `$#`, `"$*" = "npm run
-    start"`). The positions move as soon as a flag is added to the server
-    command (`-b 0.0.0.0`), a wrapper runs it (`litefs mount --`, `thrust`,
-    `litestream replicate -exec`), or a `[processes]` command replaces CMD, and
-    the migration then silently never runs. The other common mistake is an
-    unquoted variable in `[ -n $VAR ]`: when VAR is empty or unset the test
-    sees only `-n` and is always true, so the migration always runs, whatever
-    the variable says (`[ ! -n $VAR ]` never does). Gate on what Fly sets
-    instead (`RELEASE_COMMAND` is set on the release Machine,
+    start"`). The arguments are the image's CMD, or the fly.toml `[processes]`
+    command that replaces it (flyctl keeps the ENTRYPOINT). flyconf evaluates
+    the gate for every command a Machine that serves the app starts with, and
+    reports it when the gate is false for one of them: a `[processes]` command
+    written `bin/rails server` where the script expects `./bin/rails server`,
+    a flag after `server`, a wrapper in front (rails/rails#58675 and #58740
+    changed the stock Rails gate back and forth for these reasons). A gate that
+    holds for every command is not reported. The other mistake is an unquoted
+    variable in `[ -n $VAR ]`: when VAR is empty or unset the test sees only
+    `-n` and is always true (shellcheck SC2070), so the migration always runs
+    whatever the variable says (`[ ! -n $VAR ]` never does). Gate on what Fly
+    sets instead (`RELEASE_COMMAND` is set on the release Machine,
     `FLY_PROCESS_GROUP` names the process group), migrate unconditionally, or
     quote the variable.
     """,
-    bad=('#!/bin/sh\nif [ "$1" = "./bin/rails" ] && [ "$2" = "server" ]; then\n  ./bin/rails db:prepare\nfi\n'
-         'exec "$@"\n'),
+    bad=('#!/bin/sh\n# fly.toml: [processes] app = "bin/rails server -b 0.0.0.0"\n'
+         'if [ "$1" = "./bin/rails" ] && [ "$2" = "server" ]; then\n  ./bin/rails db:prepare\nfi\nexec "$@"\n'),
     good='#!/bin/sh\nif [ -z "$RELEASE_COMMAND" ]; then\n  ./bin/rails db:prepare\nfi\nexec "$@"\n',
     family="scripts",
 )
 
-__all__ = ["check_start_script", "check_command", "NO_EXEC", "NOT_POSIX", "MIGRATION_SKIPPED"]
+__all__ = ["check_start_script", "check_command", "Invocation", "NO_EXEC", "NOT_POSIX", "MIGRATION_SKIPPED"]
 
 
 # -- public entry points ----------------------------------------------------------------------
 
-def check_start_script(script: Script) -> list[Diagnostic]:
-    """All start-script rules for a script the image runs as its ENTRYPOINT or CMD."""
+@dataclass(frozen=True)
+class Invocation:
+    """How a Machine that serves the app starts a script: its positional parameters, and for messages the
+    command as the Machine runs it and who runs it ("the `web` Machines")."""
+
+    args: tuple[str, ...]
+    command: str
+    who: str
+
+
+def check_start_script(script: Script, invocations: Sequence[Invocation] = ()) -> list[Diagnostic]:
+    """All start-script rules for a script the image runs as its ENTRYPOINT or CMD.
+
+    ``invocations``: how the Machines that start the server run the script. A migration gated on the
+    script's arguments is reported only when the gate is false for one of them.
+    """
     if not script.is_shell:
         return []
     found: list[Diagnostic] = []
     found.extend(_no_exec(script))
     found.extend(_not_posix(script))
-    found.extend(_migration_skipped(script, script, _script_place(script)))
+    found.extend(_migration_skipped(script, script, _script_place(script), tuple(invocations)))
     return sorted(found, key=Diagnostic.sort_key)
 
 
-def check_command(doc: Document, span: Span, command: str) -> list[Diagnostic]:
+def check_command(doc: Document, span: Span, command: str, who: str = "the Machines", *,
+                  script: bool = False) -> list[Diagnostic]:
     """migration-skipped for a one-line command (a fly.toml ``[processes]`` command, an ``sh -c`` string).
 
     Positions inside ``command`` are mapped onto ``span`` when it covers a single line: ``line =
@@ -126,7 +145,7 @@ def check_command(doc: Document, span: Span, command: str) -> list[Diagnostic]:
     """
     if not isinstance(command, str) or not command.strip():
         return []
-    script = parse_script(command, doc.display_path)
+    parsed = parse_script(command, doc.display_path)
     single = "\n" not in command and (span.end_line is None or span.end_line == span.line)
     column = _command_columns(doc.line_text(span.line), span.column, command) if single else None
 
@@ -135,7 +154,11 @@ def check_command(doc: Document, span: Span, command: str) -> list[Diagnostic]:
             return span
         return Span(span.line, column(start), span.line, column(end))
 
-    return sorted(_migration_skipped(script, doc, place), key=Diagnostic.sort_key)
+    # A command run without a shell (``script`` false) is judged only in its `sh -c` scripts, which get the
+    # words after them as parameters; a script given directly (the string of `CMD ["sh", "-c", ...]`) runs
+    # with none.
+    return sorted(_migration_skipped(parsed, doc, place, (Invocation((), command, who),), top=not script),
+                  key=Diagnostic.sort_key)
 
 
 def _command_columns(line: str, column: int, command: str) -> Callable[[int], int]:
@@ -720,30 +743,76 @@ def _inner_script(cmd: ShellCommand) -> Word | None:
     return None
 
 
-def _migration_skipped(script: Script, doc: Document, place: Place, depth: int = 0) -> list[Diagnostic]:
+def _migration_skipped(script: Script, doc: Document, place: Place, invocations: tuple[Invocation, ...],
+                       depth: int = 0, top: bool = False) -> list[Diagnostic]:
+    """migration-skipped: gates that are constant (`[ -n $VAR ]`), and gates on the script's arguments
+    that are false for a command a Machine starts the server with (``invocations``).
+
+    ``top``: ``script`` is a one-line command run without a shell, so only its `sh -c` scripts are judged.
+    """
+    from flyconf.rules import gates as g
+
     functions = _function_commands(script)
     out: list[Diagnostic] = []
     seen: set[int] = set()
     for cmd in script.commands():
         inner = _inner_script(cmd) if depth < 3 else None
         if inner is not None:
-            out.extend(_inner_findings(inner, doc, place, depth))
+            out.extend(_inner_findings(cmd, inner, doc, place, invocations, depth))
+            continue
+        if top:
             continue
         migration = _migration_of(cmd, functions)
         if migration is None:
             continue
-        gates = _gates(cmd)
-        if not gates:
+        for gate in _gates(cmd):
+            if gate.kind == "unquoted-n" and gate.word.offset not in seen:
+                seen.add(gate.word.offset)
+                out.append(_gate_diagnostic(doc, place(gate.word.offset, gate.word.end_offset), gate, migration))
+                break
+    if top or not invocations:
+        return out
+    bash = script.dialect == "bash"
+    migrations = [p for p in g.paths(script, lambda c: c.name not in _ECHOES and _direct_migration(c) is not None)]
+    failures: dict[int, tuple[g.Condition, str, list[Invocation]]] = {}
+    for inv in invocations:
+        ev = g.Evaluator(inv.args, bash=bash)
+        blocked: list[tuple[g.Condition, str]] = []
+        for path in migrations:
+            false = next((c for c in path.conditions if c.first_word() is not None and not c.names_migration()
+                          and ev.condition(c) is False), None)
+            if false is None:
+                break  # this migration may run for this command
+            blocked.append((false, _direct_migration(path.command) or ""))
+        else:
+            if blocked:  # every migration of the script is gated off for this command: report the last gate
+                cond, migration = blocked[-1]
+                first = cond.first_word()
+                assert first is not None
+                failures.setdefault(first.offset, (cond, migration, []))[2].append(inv)
+    for offset, (cond, migration, failing) in sorted(failures.items()):
+        if offset in seen:
             continue
-        gate = min(gates, key=lambda g: g.word.offset)
-        if gate.word.offset in seen:
-            continue
-        seen.add(gate.word.offset)
-        out.append(_gate_diagnostic(doc, place(gate.word.offset, gate.word.end_offset), gate, migration))
+        seen.add(offset)
+        first = cond.first_word()
+        assert first is not None
+        out.append(_skipped_diagnostic(doc, place(first.offset, first.end_offset), cond, migration, failing))
     return out
 
 
-def _inner_findings(word: Word, doc: Document, place: Place, depth: int) -> list[Diagnostic]:
+def _direct_migration(cmd: ShellCommand) -> str | None:
+    """The migration a simple command runs by itself (function calls are followed by the walk)."""
+    if cmd.name is None:
+        return None
+    m = find_migration(" ".join(w.value for w in cmd.argv))
+    return m.text if m else None
+
+
+def _inner_findings(cmd: ShellCommand, word: Word, doc: Document, place: Place, invocations: tuple[Invocation, ...],
+                    depth: int) -> list[Diagnostic]:
+    """Findings in the script of `sh -c 'script' arg0 args...`, whose parameters are the words after it."""
+    from flyconf.rules import gates as g
+
     inner = parse_script(word.value, doc.display_path)
     exact = (len(word.parts) == 1 and word.parts[0].kind == "lit" and word.parts[0].quoted
              and word.text[1:-1] == word.value and word.text[:1] in "'\"")
@@ -753,7 +822,16 @@ def _inner_findings(word: Word, doc: Document, place: Place, depth: int) -> list
             return place(word.offset + 1 + start, word.offset + 1 + end)
         return place(word.offset, word.end_offset)
 
-    return _migration_skipped(inner, doc, inner_place, depth + 1)
+    after = cmd.argv[cmd.argv.index(word) + 1:]
+    inner_invocations = []
+    for inv in invocations:
+        ev = g.Evaluator(inv.args, bash=True)
+        try:
+            fields = [f for w in after for f in ev.fields(w)]
+        except g.Unknown:
+            continue
+        inner_invocations.append(Invocation(tuple(fields[1:]), inv.command, inv.who))
+    return _migration_skipped(inner, doc, inner_place, tuple(inner_invocations), depth + 1)
 
 
 _FLY_HINT = ("gate on what Fly sets instead (skip when `$RELEASE_COMMAND` is set; test `$FLY_PROCESS_GROUP` for the "
@@ -762,23 +840,24 @@ _FLY_HINT = ("gate on what Fly sets instead (skip when `$RELEASE_COMMAND` is set
 
 def _gate_diagnostic(doc: Document, span: Span, gate: _Gate, migration: str) -> Diagnostic:
     test = _short(gate.test, 70)
-    if gate.kind == "unquoted-n":
-        var = gate.word.text
-        name = var.strip("${}") if re.fullmatch(r"\$\{?\w+\}?", var) else var
-        value = "true" if gate.constant else "false"
-        runs = "always runs" if gate.constant == gate.required else "never runs"
-        message = (f"`{test}` is always {value}: when {name} is empty or unset, the unquoted `{var}` vanishes and "
-                   f"the shell tests `{gate.empty}`, which is {value} too, so the migration `{migration}` {runs} "
-                   f"whatever {name} says")
-        return MIGRATION_SKIPPED.diagnostic(doc, span, message, hint=f'quote the variable: `-n "{var}"`')
-    if gate.kind == "case":
-        what = f"`{test}` matches"
-    elif gate.kind == "grep":
-        what = f"`{test}` matches"
-    else:
-        what = f"`{test}` holds"
-    count = _positional(gate.word) == "count"
-    message = (f"the migration `{migration}` runs only when {what}: it checks the start command's "
-               f"{'number of arguments' if count else 'arguments by position'}, so a flag added to the server "
-               "command or a wrapper such as `litefs mount --` changes them and the migration silently never runs")
+    var = gate.word.text
+    name = var.strip("${}") if re.fullmatch(r"\$\{?\w+\}?", var) else var
+    value = "true" if gate.constant else "false"
+    runs = "always runs" if gate.constant == gate.required else "never runs"
+    message = (f"`{test}` is always {value}: when {name} is empty or unset, the unquoted `{var}` vanishes and "
+               f"the shell tests `{gate.empty}`, which is {value} too, so the migration `{migration}` {runs} "
+               f"whatever {name} says")
+    return MIGRATION_SKIPPED.diagnostic(doc, span, message, hint=f'quote the variable: `-n "{var}"`')
+
+
+def _skipped_diagnostic(doc: Document, span: Span, cond: object, migration: str, failing: list[Invocation]) -> Diagnostic:
+    test = _short(cond.text(), 70)  # type: ignore[attr-defined]
+    first = failing[0]
+    args = " ".join(first.args) if first.args else "no arguments"
+    also = ""
+    if len(failing) > 1:
+        also = "; also for " + ", ".join(f"{inv.who} (`{_short(inv.command, 40)}`)" for inv in failing[1:3])
+    what = "does not match" if getattr(cond, "subject", None) is not None else "is false"
+    message = (f"the migration `{migration}` never runs when {first.who} start `{_short(first.command, 60)}`: "
+               f"the script gets `{_short(args, 50)}` as its arguments, for which `{test}` {what}{also}")
     return MIGRATION_SKIPPED.diagnostic(doc, span, message, hint=_FLY_HINT)

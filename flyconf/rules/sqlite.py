@@ -103,16 +103,15 @@ LITEFS_DATA = declare(
 
 LITEFS_FUSE_IN_DATA = declare(
     "FC405", "litefs-fuse-in-data-dir", "error",
-    "LiteFS's FUSE directory is its data directory, or inside it.",
+    "LiteFS's FUSE directory and its data directory are the same path.",
     """
     LiteFS refuses to start when `fuse.dir` and `data.dir` are the same path
     ("fuse directory and data directory cannot be the same path",
     superfly/litefs cmd/litefs/mount_linux.go, MountCommand.Validate; before
     that check existed the mount hung, superfly/litefs#135). A FUSE directory
-    inside the data directory is not rejected, but it mounts LiteFS's view of
-    the databases over part of the directory that holds their storage, which
-    LiteFS's documentation keeps apart ("this data should not be accessed
-    directly by the user application"); that case is a warning.
+    inside the data directory is not reported: LiteFS accepts it, and real
+    apps run that way (the older `mount-dir: /data/dbs/x` with `data-dir:
+    /data` layout).
     """,
     bad='fuse:\n  dir: "/var/lib/litefs"\ndata:\n  dir: "/var/lib/litefs"\n',
     good='fuse:\n  dir: "/litefs"\ndata:\n  dir: "/var/lib/litefs"\n',
@@ -173,7 +172,7 @@ def check_sqlite(app: App) -> Iterator[Diagnostic]:
         yield from _release(app, dbs)
         yield from _on_volume(app, dbs)
         yield from _multiple(app, dbs)
-    if app.litefs is not None:
+    if app.runs_litefs is not None:
         yield from _litefs(app)
 
 
@@ -337,24 +336,20 @@ def _litefs(app: App) -> Iterator[Diagnostic]:
     from flyconf.app import is_under
     from flyconf.migrations import migration_in
 
-    litefs = app.litefs
+    litefs = app.runs_litefs
     doc = litefs.doc
     if doc is None:
         return
     name = posixpath.basename(doc.display_path)
-    if litefs.fuse_dir and litefs.data_dir:
-        if litefs.fuse_dir == litefs.data_dir or is_under(litefs.fuse_dir, litefs.data_dir):
-            same = litefs.fuse_dir == litefs.data_dir
-            at = litefs.fuse_at or litefs.data_at
-            if at is not None:
-                yield LITEFS_FUSE_IN_DATA.diagnostic(
-                    at.doc, at.span, severity=None if same else Severity.WARNING,
-                    message=(f"`fuse.dir` and `data.dir` are both {litefs.fuse_dir}: LiteFS refuses to start "
-                             "(\"fuse directory and data directory cannot be the same path\")") if same else
-                    (f"`fuse.dir` {litefs.fuse_dir} is inside `data.dir` {litefs.data_dir}: LiteFS's FUSE view is "
-                     "mounted over the directory that stores its data"),
-                    hint="keep them apart, e.g. `fuse.dir: /litefs` and `data.dir` on the volume (`/var/lib/litefs`)",
-                )
+    if litefs.fuse_dir and litefs.data_dir and litefs.fuse_dir == litefs.data_dir:
+        at = litefs.fuse_at or litefs.data_at
+        if at is not None:
+            yield LITEFS_FUSE_IN_DATA.diagnostic(
+                at.doc, at.span,
+                f"`fuse.dir` and `data.dir` are both {litefs.fuse_dir}: LiteFS refuses to start "
+                "(\"fuse directory and data directory cannot be the same path\")",
+                hint="keep them apart, e.g. `fuse.dir: /litefs` and `data.dir` on the volume (`/var/lib/litefs`)",
+            )
     # The data directory must be on a volume of every group that runs LiteFS.
     mounts = app.entries("mounts")
     if litefs.data_dir and app.has_flytoml:
@@ -387,9 +382,10 @@ def _litefs(app: App) -> Iterator[Diagnostic]:
         migration = migration_in(command.cmd, app)
         if migration is None:
             continue
+        via = f", {migration.via}" if migration.via else ""
         yield LITEFS_MIGRATION_REPLICAS.diagnostic(
             command.at.doc, command.at.span,
-            f"`{command.cmd}` migrates ({migration.tool}) on every LiteFS node, replicas included, which refuse writes:"
+            f"`{command.cmd}` migrates ({migration.tool}: `{migration.text}`{via}) on every LiteFS node, replicas included, which refuse writes:"
             " without `if-candidate: true` it fails on replicas (LiteFS stops when an `exec` command fails)",
             hint="add `if-candidate: true` to this `exec` entry (with `lease.promote: true`)",
         )
