@@ -65,6 +65,16 @@ def build_parser() -> "argparse.ArgumentParser":
     lint.add_argument("--statistics", action="store_true", help="print a count per rule instead of the findings")
     lint.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
 
+    insp = sub.add_parser("inspect", help="show what flyconf understood of each app (databases, volumes, migrations)",
+                          description="Show, for each app, what flyconf understood: the build, the process groups "
+                                      "with their commands and mounts, each database (where it is declared, how its "
+                                      "path was resolved, whether it is on a volume), LiteFS and Litestream, and the "
+                                      "migrations found.")
+    insp.add_argument("paths", nargs="*", metavar="PATH", help="fly.toml files or directories (default: .)")
+    insp.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    insp.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    insp.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+
     rules = sub.add_parser("rules", help="list the rules, or explain some", description="List or explain rules.")
     rules.add_argument("rules", nargs="*", metavar="RULE", help="codes or names to explain (default: list all)")
     rules.add_argument("--format", choices=("text", "json"), default="text")
@@ -125,6 +135,8 @@ def main(argv: "Sequence[str] | None" = None) -> int:
             return _lint(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "inspect":
+            return _inspect(args)
         if args.command == "fix":
             return _fix(args)
         if args.command == "generate":
@@ -200,6 +212,22 @@ def _lint(args: "argparse.Namespace") -> int:
     threshold = Severity.parse(args.fail_on)
     failing = any(d.severity.rank >= threshold.rank for d in report.diagnostics)
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _inspect(args: "argparse.Namespace") -> int:
+    import json
+
+    from flyconf.inspect import inspect_paths, render_text
+
+    report = inspect_paths(args.paths or ["."])
+    text = json.dumps(report, indent=2) + "\n" if args.format == "json" else render_text(report)
+    if args.output:
+        from flyconf.fileio import write_atomic
+
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_ERROR if report["problems"] and not report["apps"] else EXIT_OK
 
 
 def _fix(args: "argparse.Namespace") -> int:

@@ -1,0 +1,121 @@
+"""`flyconf inspect`: the JSON shape (documented in README.md) and what it says about an app."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from flyconf.inspect import inspect_paths
+from tests.conftest import CORPUS, REPO, needs_shared
+from tests.databases.helpers import write_app
+
+APP = {
+    "fly.toml": """
+        app = "notes"
+
+        [deploy]
+          release_command = "npx prisma migrate deploy"
+
+        [env]
+          DATABASE_URL = "file:/data/notes.db"
+          CACHE_DB_PATH = "/tmp/cache.sqlite"
+
+        [processes]
+          web = "node server.js"
+          proxy = "caddy run"
+
+        [http_service]
+          internal_port = 8080
+          processes = ["web"]
+
+        [[mounts]]
+          source = "data"
+          destination = "/data"
+          processes = ["web"]
+    """,
+    "Dockerfile": """
+        FROM node:20-slim
+        WORKDIR /app
+        COPY . .
+        USER node
+        CMD ["node", "server.js"]
+    """,
+}
+
+# The documented shape: every key, at every level (README, "flyconf inspect").
+TOP = {"version", "apps", "problems"}
+APP_KEYS = {"config", "app", "build", "groups", "databases", "litefs", "litestream", "migrations", "notes"}
+BUILD = {"context", "dockerfile", "remote_dockerfile", "image", "target", "stage", "user", "workdir"}
+GROUP = {"name", "command", "command_from", "mounts", "serves", "runs_the_app"}
+DATABASE = {"name", "framework", "reader", "kind", "path", "value", "declared", "resolved", "unknown", "variable",
+            "relative", "base", "groups", "placement"}
+PLACEMENT = {"verdict", "on_volume", "mounts", "missing_groups"}
+MIGRATION = {"when", "command", "tool", "migration", "via", "at"}
+LOCATION = {"path", "line", "column"}
+
+
+def test_json_shape_and_content(tmp_path: Path):
+    root = write_app(tmp_path, APP)
+    report = inspect_paths(root)
+    assert set(report) == TOP and report["version"] == 1 and report["problems"] == []
+    (app,) = report["apps"]
+    assert set(app) == APP_KEYS
+    assert set(app["build"]) == BUILD
+    assert app["build"]["workdir"] == "/app" and app["build"]["user"] == "node"
+    groups = {g["name"]: g for g in app["groups"]}
+    assert all(set(g) == GROUP for g in groups.values())
+    assert groups["web"]["command"] == ["node", "server.js"] and groups["web"]["command_from"] == "fly.toml [processes]"
+    assert groups["web"]["mounts"] == [{"source": "data", "destination": "/data"}] and groups["web"]["serves"]
+    assert not groups["proxy"]["runs_the_app"]  # caddy opens no app database
+    dbs = {d["name"]: d for d in app["databases"]}
+    assert all(set(d) == DATABASE for d in dbs.values())
+    notes, cache = dbs["DATABASE_URL"], dbs["CACHE_DB_PATH"]
+    assert notes["kind"] == "sqlite" and notes["path"] == "/data/notes.db"
+    assert set(notes["declared"]) == LOCATION and (notes["declared"]["line"], notes["declared"]["column"]) == (7, 18)
+    assert notes["groups"] == ["web"]
+    assert set(notes["placement"]) == PLACEMENT
+    assert notes["placement"] == {"verdict": "on-volume", "on_volume": True, "mounts": ["/data"], "missing_groups": []}
+    assert cache["placement"]["verdict"] == "elsewhere" and not cache["placement"]["on_volume"]
+    assert notes["resolved"][0]["step"].startswith("DATABASE_URL = ") and notes["resolved"][0]["at"]["line"] == 7
+    (release,) = [m for m in app["migrations"] if m["when"] == "release"]
+    assert set(release) == MIGRATION and release["tool"] == "prisma"
+    assert (release["at"]["line"], release["at"]["column"]) == (4, 21)
+    assert app["litefs"] is None and app["litestream"] is None
+
+
+def test_text_output_and_cli(tmp_path: Path):
+    root = write_app(tmp_path, APP)
+    proc = subprocess.run([sys.executable, "-m", "flyconf", "inspect", str(root)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "DATABASE_URL" in out and "on-volume (/data)" in out and "release: prisma" in out
+    assert re.search(r"declared at .*fly\.toml:7:18", out)
+    proc = subprocess.run([sys.executable, "-m", "flyconf", "inspect", "--format", "json", str(root)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["apps"][0]["app"] == "notes"
+
+
+def test_missing_path_is_a_problem_not_a_traceback(tmp_path: Path):
+    report = inspect_paths([tmp_path / "nope"])
+    assert report["apps"] == [] and report["problems"][0]["problem"] == "file or directory not found"
+    proc = subprocess.run([sys.executable, "-m", "flyconf", "inspect", str(tmp_path / "nope")], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "not found" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_readme_documents_every_key():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### flyconf inspect"):]
+    for key in TOP | APP_KEYS | BUILD | GROUP | DATABASE | PLACEMENT | MIGRATION:
+        assert f"`{key}`" in section, key
+
+
+@needs_shared(CORPUS)
+def test_inspect_reads_the_whole_corpus():
+    report = inspect_paths([CORPUS])
+    assert len(report["apps"]) > 200
+    json.dumps(report)  # everything is plain data
