@@ -2,8 +2,9 @@
 
 In fly.toml the comment sits before a key (silencing that key/value) or a table
 header (silencing the whole table); in a Dockerfile before an instruction
-(all its lines); in a script before a command line. A reason may follow the
-bracket. Names that are not rules are findings themselves.
+(all its lines); in a script before a command line; in an app configuration
+file (database.yml, settings.py, schema.prisma with `//`...) before the line. A
+reason may follow the bracket. Names that are not rules are findings themselves.
 """
 
 from __future__ import annotations
@@ -76,7 +77,49 @@ def suppressions(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
         return _dockerfile(doc)
     if hasattr(doc, "comments"):
         return _script(doc)
+    prefixes = _comment_prefixes(getattr(doc, "display_path", ""))
+    if prefixes:
+        return _config(doc, prefixes)
     return [], []
+
+
+# Line comments of the app configuration files that database readers read.
+_HASH = (".yml", ".yaml", ".py", ".rb", ".rake", ".exs", ".ex", ".toml", ".cfg", ".ini", ".conf", ".sh")
+_SLASHES = (".prisma", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".jsx", ".tsx", ".go", ".rs")
+
+
+def _comment_prefixes(path: str) -> tuple[str, ...]:
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    if name.endswith(_HASH) or name in ("Gemfile", "Rakefile") or name.startswith(".env") or name.endswith(".env"):
+        return ("#",)
+    if name.endswith(_SLASHES):
+        return ("//",)
+    if name.endswith(".php"):
+        return ("//", "#")
+    return ()
+
+
+def _config(doc: Any, prefixes: tuple[str, ...]) -> tuple[list[Suppression], list[Diagnostic]]:
+    """Own-line `# flyconf: ignore[...]` (or `//`) comments silence the next line that is not a comment."""
+    out: list[Suppression] = []
+    bad: list[Diagnostic] = []
+
+    def is_comment(text: str) -> bool:
+        return text.lstrip().startswith(prefixes)
+
+    for lineno, line in enumerate(doc.lines, start=1):
+        stripped = line.lstrip()
+        prefix = next((p for p in prefixes if stripped.startswith(p)), None)
+        if prefix is None or "flyconf:" not in stripped:
+            continue
+        column = len(line) - len(stripped) + len(prefix) + 1
+        codes, problems = _parse(doc, lineno, column, stripped[len(prefix):])
+        bad.extend(problems)
+        target = next((n for n in range(lineno + 1, len(doc.lines) + 1)
+                       if doc.line_text(n).strip() and not is_comment(doc.line_text(n))), None)
+        if target is not None and codes:
+            out.append(Suppression(target, target, frozenset(codes)))
+    return out, bad
 
 
 def _flytoml(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:

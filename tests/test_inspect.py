@@ -119,3 +119,26 @@ def test_inspect_reads_the_whole_corpus():
     report = inspect_paths([CORPUS])
     assert len(report["apps"]) > 200
     json.dumps(report)  # everything is plain data
+
+
+def test_a_finding_in_an_app_configuration_file_can_be_suppressed_there(tmp_path: Path):
+    from flyconf import lint_paths
+
+    files = {
+        "fly.toml": 'app = "x"\n[env]\n  DATABASE_URL = "file:/data/app.db"\n[[mounts]]\n  source = "data"\n'
+                    '  destination = "/data"\n',
+        "Dockerfile": 'FROM node:20\nWORKDIR /app\nCOPY . .\nCMD ["node", "s.js"]\n',
+        "litefs.yml": "fuse:\n  dir: /litefs\ndata:\n  dir: /var/lib/litefs\n"
+                      "exec:\n  - cmd: npx prisma migrate deploy\n  - cmd: node s.js\n",
+    }
+    root = write_app(tmp_path, files)
+    (root / "Dockerfile").write_text('FROM node:20\nWORKDIR /app\nCOPY litefs.yml /etc/litefs.yml\nCOPY . .\n'
+                                     'ENTRYPOINT ["litefs", "mount"]\n')
+    found = [(d.rule, d.line, d.column) for d in lint_paths([root]) if d.path.endswith("litefs.yml")]
+    assert ("litefs-migration-on-replicas", 6, 10) in found and ("litefs-data-not-on-volume", 4, 8) in found
+    text = files["litefs.yml"].replace("  - cmd: npx", "  # flyconf: ignore[litefs-migration-on-replicas] one node\n  - cmd: npx")
+    text = text.replace("data:\n", "data:\n  # flyconf: ignore[litefs-data-not-on-volum]\n")
+    (root / "litefs.yml").write_text(text)
+    found = [(d.rule, d.line, d.column) for d in lint_paths([root]) if d.path.endswith("litefs.yml")]
+    assert [f for f in found if f[0] == "litefs-migration-on-replicas"] == []
+    assert ("invalid-suppression", 4, 21) in found and ("litefs-data-not-on-volume", 5, 8) in found
