@@ -48,7 +48,7 @@ def _load_app(config: str | None):  # type: ignore[no-untyped-def]
 
 def _entrypoint(args: argparse.Namespace) -> int:
     from flyconf.generate.entrypoint import EXIT_CODES, render_entrypoint
-    from flyconf.generate.presets import PRESETS, detect_preset
+    from flyconf.generate.presets import PRESETS, preset_for
 
     if args.list_presets:
         width = max(len(n) for n in PRESETS)
@@ -59,7 +59,6 @@ def _entrypoint(args: argparse.Namespace) -> int:
         app, _ws = _load_app(args.config)
     except PlanError as exc:
         return _error(str(exc))
-    directory = app.directory or Path.cwd()
     preset_name = None
     if args.migrate:
         migrate = args.migrate
@@ -69,7 +68,7 @@ def _entrypoint(args: argparse.Namespace) -> int:
             return _error(f"unknown preset {args.preset!r}; `flyconf generate entrypoint --list-presets` lists them")
         migrate, preset_name = chosen.command, chosen.name
     else:
-        found = detect_preset(directory)
+        found = preset_for(app)
         if found is None:
             return _error("cannot tell which stack this is: pass --preset NAME (see --list-presets) or --migrate CMD")
         preset, reason = found

@@ -69,6 +69,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["PRESETS", "Preset", "detect_preset"]
 
@@ -302,6 +303,23 @@ def _cargo_deps(text: str) -> set[str]:
             return names
     # No TOML parser: a line that starts with the crate name and an "=".
     return set(re.findall(r"^\s*([A-Za-z0-9_-]+)\s*=", text, re.MULTILINE))
+
+
+# The framework a database reader found -> the preset that migrates it.
+_FRAMEWORK_PRESETS = {"rails": "rails", "django": "django", "prisma": "prisma", "phoenix": "phoenix",
+                      "laravel": "laravel", "drizzle": "drizzle", "knex": "knex"}
+
+
+def preset_for(app: Any) -> tuple[Preset, str] | None:
+    """The preset of the framework whose configuration declares the app's SQLite database (database
+    discovery: the same facts the rules use), else what ``detect_preset`` guesses from the files."""
+    for db in app.databases:
+        name = _FRAMEWORK_PRESETS.get(db.framework)
+        if name is not None:
+            return PRESETS[name], f"{db.framework} database `{db.name}` declared at {db.declared}"
+    if app.directory is None:
+        return None
+    return detect_preset(app.directory)
 
 
 def detect_preset(app_dir: Path) -> tuple[Preset, str] | None:
