@@ -43,7 +43,10 @@ def discover(ctx: Context) -> Discovery:
         result.databases.extend(found)
     from flyconf.databases import env
 
-    result.databases.extend(env.read(ctx, claimed))
+    # A variable that names the same file a framework reader found (the Epic Stack's DATABASE_PATH beside
+    # Prisma's DATABASE_URL) is that database, not a second one.
+    known = {db.path for db in result.databases if db.path is not None}
+    result.databases.extend(db for db in env.read(ctx, claimed) if db.path is None or db.path not in known)
     return result
 
 

@@ -134,6 +134,18 @@ class AppContext:
     def text_document(self, display: str, text: str) -> Document:
         return Document(display_path=display, text=text)
 
+    @property
+    def dockerfile(self) -> Document | None:
+        return self._app.dockerfile
+
+    def run_instructions(self) -> list[tuple[str, Location]]:
+        app = self._app
+        if app.dockerfile is None or app.image is None:
+            return []
+        df = app.dockerfile
+        return [(" ".join(ins.value) if ins.json else ins.shell_text, Location(df, df.instruction_span(ins)))
+                for ins in app.image.runs]
+
     def start_commands(self) -> list[StartCommand]:
         app = self._app
         image = app.image

@@ -176,6 +176,13 @@ class Context(Protocol):
     def start_commands(self) -> list[StartCommand]:
         """What each process group runs (one entry per group), as far as fly.toml and the Dockerfile say."""
 
+    @property
+    def dockerfile(self) -> Document | None:
+        """The Dockerfile the app builds (wherever `[build] dockerfile` puts it), when there is one."""
+
+    def run_instructions(self) -> list[tuple[str, Location]]:
+        """The RUN commands that build the image (the target stage and the stages it is FROM), in order."""
+
 
 def location(doc: Document, line: int, column: int, end_line: int | None = None, end_column: int | None = None) -> Location:
     return Location(doc, Span(line, column, end_line if end_line is not None else line, end_column))
