@@ -228,6 +228,13 @@ def _migrations(app: "App") -> list[dict[str, Any]]:
 
             if find_migration(text) is not None:
                 add("start-up (script)", text, Location(script, cmd.span))
+    from flyconf.databases import phoenix
+
+    migrator = phoenix.starts_migrator(app.context)
+    if migrator is not None:
+        out.append({"when": "start-up (in the app)", "command": "Ecto.Migrator", "tool": "ecto",
+                    "migration": "Ecto.Migrator", "via": "a supervision-tree child that migrates at every start",
+                    "at": _loc(migrator)})
     litefs = app.runs_litefs
     if litefs is not None:
         for entry in litefs.exec:

@@ -118,6 +118,15 @@ def migration_in(command: str, app: "App | None" = None, depth: int = 0) -> Migr
     """The migration ``command`` runs, following Rails tasks, package.json scripts and script files of
     the app's build context; None when it runs none, or when that cannot be told."""
     direct = find_migration(command)
+    if direct is not None and direct.tool == "ecto" and app is not None:
+        from flyconf.databases import phoenix
+
+        try:
+            argv = shlex.split(command)
+        except ValueError:
+            argv = command.split()
+        how = phoenix.command_migration(app.context, argv)
+        return Migration(direct.tool, direct.start, direct.end, direct.text, via=how.how) if how else direct
     if direct is not None and direct.tool not in ("custom",):
         return direct
     if app is None or depth > 3:
