@@ -115,7 +115,37 @@ class AppContext:
         app = self._app
         if app.dockerfile is None or app.image is None:
             return None
-        return image_path_of(app.dockerfile, app.image, posixpath.normpath(rel.lstrip("/")), self.root)
+        rel = posixpath.normpath(rel.lstrip("/"))
+        if rel != "." and self.dockerignored(rel) is not None:
+            return None
+        return image_path_of(app.dockerfile, app.image, rel, self.root)
+
+    def _ignore_file(self) -> Document | None:
+        """BuildKit reads `<Dockerfile>.dockerignore` beside the Dockerfile first, else the context's."""
+        df = self._app.dockerfile
+        if df is not None and df.fs_path is not None and self.root is not None:
+            specific = df.fs_path.with_name(df.fs_path.name + ".dockerignore")
+            try:
+                rel = specific.resolve().relative_to(self.root.resolve()).as_posix()
+            except ValueError:
+                rel = None
+            if rel is not None and self.read(rel) is not None:
+                return self.read(rel)
+        return self.read(".dockerignore")
+
+    def dockerignored(self, rel: str) -> Location | None:
+        from flyconf.sources.dockerignore import matching_line
+
+        doc = self._ignore_file()
+        if doc is None:
+            return None
+        found = matching_line(doc.text, rel)
+        if found is None:
+            return None
+        from flyconf.diagnostics import Span
+
+        line, start, end = found
+        return Location(doc, Span(line, start, line, end))
 
     def context_file(self, image_path: str) -> str | None:
         app = self._app

@@ -306,61 +306,9 @@ def dotenv(doc: Document) -> dict[str, DotenvValue]:
 
 # -- .dockerignore ----------------------------------------------------------------------------------
 
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[":
-            close = pattern.find("]", i + 1)
-            if close == -1:
-                out.append(re.escape(c))
-                i += 1
-            else:
-                body = pattern[i + 1:close]
-                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-                i = close + 1
-        elif c == "\\" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
 def dockerignored(ctx: Context, rel: str) -> Location | None:
-    """Where the build context's .dockerignore keeps ``rel`` out of the build (the last matching
-    pattern decides; a pattern also matches a file inside a directory it names), or None."""
-    doc = ctx.read(".dockerignore")
-    if doc is None:
-        return None
-    parents = [rel] + [rel.rsplit("/", k)[0] for k in range(1, rel.count("/") + 1)]
-    verdict: Location | None = None
-    offset = 0
-    for line in doc.text.splitlines(keepends=True):
-        text = line.strip()
-        start = offset + line.find(text) if text else offset
-        offset += len(line)
-        if not text or text.startswith("#"):
-            continue
-        negate = text.startswith("!")
-        pattern = posixpath.normpath(text[1:].strip() if negate else text).lstrip("/")
-        regex = _pattern_regex(pattern)
-        if any(regex.match(p) for p in parents):
-            verdict = None if negate else offset_location(doc, start, start + len(text))
-    return verdict
+    """Where the build context's .dockerignore keeps ``rel`` out of the build, or None (the core's matcher)."""
+    return ctx.dockerignored(rel)
 
 
 # -- values -----------------------------------------------------------------------------------------

@@ -164,7 +164,11 @@ class Context(Protocol):
 
     def image_path(self, rel: str) -> str | None:
         """Where a file (or directory) of the build context is in the image, following the
-        Dockerfile's COPY/ADD (and `COPY --from` of build stages), or None when it cannot be told."""
+        Dockerfile's COPY/ADD (and `COPY --from` of build stages), or None when it cannot be told or
+        when .dockerignore keeps it out of the build."""
+
+    def dockerignored(self, rel: str) -> Location | None:
+        """The .dockerignore line that keeps a build-context file out of the build, or None."""
 
     def context_file(self, image_path: str) -> str | None:
         """The build-context file (relative path) that the image holds at ``image_path``, following
