@@ -107,7 +107,6 @@ class Placement:
     - "replicated": Litestream restores it from object storage at start-up, so no volume is needed;
     - "unknown": nothing can be said (path unknown, LiteFS config not visible, no usable mount);
     - "three-slash": a Python app's `sqlite:///x` is relative; the absolute reading would be on the volume;
-    - "relative": a relative path whose base directory is not known (and a mount exists);
     - "no-mounts": the app has no `[mounts]` at all;
     - "elsewhere": not under any mount destination;
     - "partial": on a volume for some groups that open it, not for the others (``missing``);
@@ -123,12 +122,12 @@ class Placement:
 
     @property
     def lost(self) -> bool:
-        return self.kind in ("three-slash", "relative", "no-mounts", "elsewhere", "partial", "litefs-data")
+        return self.kind in ("three-slash", "no-mounts", "elsewhere", "partial", "litefs-data")
 
     @property
     def fixable(self) -> bool:
         """`flyconf fix` can move it onto a volume (not a LiteFS, URL-reading or process-group question)."""
-        return self.kind in ("relative", "no-mounts", "elsewhere")
+        return self.kind in ("no-mounts", "elsewhere")
 
 
 # Programs that are not the app: a process group that runs one of them opens no app database.
@@ -459,10 +458,10 @@ class App:
                 db.path is None or self.mount_containing(db.path, groups) is None):
             return Placement("three-slash", db.path, groups=groups)
         if db.path is None:
-            if db.relative is not None and db.unknown is not None and db.unknown.startswith("relative"):
-                if not mounts:
-                    return Placement("no-mounts", None, groups=groups)
-                return Placement("relative", None, groups=groups)
+            # A relative path against an unknown directory: lost for sure only when there is no volume at all;
+            # with mounts, the directory might be under one (a prebuilt image's /rails/storage), so say nothing.
+            if db.relative is not None and not mounts and not self.uses_litefs:
+                return Placement("no-mounts", None, groups=groups)
             return Placement("unknown", None, groups=groups)
         path = db.path
         litefs = self.litefs_serving(path)

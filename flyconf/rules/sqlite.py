@@ -245,14 +245,6 @@ def _on_volume(app: App, dbs: list["Found"]) -> Iterator[Diagnostic]:
                 + f", not {db.url_path} on the volume",
                 hint=f"write four slashes for an absolute path: `sqlite:///{db.url_path}`",
             )
-        elif placed.kind == "relative":
-            yield NOT_ON_VOLUME.diagnostic(
-                doc, span, severity=Severity.INFO, fixable=False,
-                message=f"{label(db)} is the relative path `{db.relative}` ({db.unknown}); unless that directory is "
-                f"inside a mount destination ({', '.join(dests)}), which would hide the image's files, every deploy "
-                "and restart loses the database",
-                hint=f"use an absolute path under a mount destination: {_env_hint(db, first)}",
-            )
         elif placed.kind == "no-mounts":
             where = f"at {placed.path}" if placed.path else f"at the relative path `{db.relative}`"
             yield NOT_ON_VOLUME.diagnostic(

@@ -106,7 +106,7 @@ def test_release_command_near_misses(text):
     [
         ("[env]\nDATABASE_URL = 'file:/app/data.db'\n", [(2, 16)], "no `[mounts]`"),
         (f"[env]\nDATABASE_URL = 'sqlite3:///rails/storage/production.sqlite3'\n{MOUNT}", [(2, 16)], "not under the mount"),
-        (f"[env]\n  DB_PATH = 'storage/app.sqlite'\n{MOUNT}", [(2, 13)], "relative path"),
+        ("[env]\n  DB_PATH = 'storage/app.sqlite'\n", [(2, 13)], "relative path"),
         ("[[env]]\nX = '1'\n[[env]]\nDATABASE_PATH = '/tmp/app.db'\n", [(4, 17)], "no `[mounts]`"),
     ],
 )
@@ -144,11 +144,15 @@ def test_three_slash_sqlite_url_in_a_python_app(tmp_path: Path):
     assert "four slashes" in diags[0].hint
 
 
-def test_relative_path_with_an_unknown_working_directory_is_only_info():
+def test_relative_path_with_an_unknown_working_directory_is_not_guessed():
+    # With a volume, the unknown working directory might be under it: nothing is said.
     found, diags = findings(f"[env]\nDATABASE_URL = 'file:./dev.db'\n{MOUNT}", "sqlite-not-on-volume")
+    assert found == [], show(diags)
+    # Without any volume, it is lost wherever it is.
+    found, diags = findings("[env]\nDATABASE_URL = 'file:./dev.db'\n", "sqlite-not-on-volume")
     assert found == [(2, 16)], show(diags)
     (d,) = [d for d in diags if d.rule == "sqlite-not-on-volume"]
-    assert d.severity.value == "info" and "relative path `dev.db`" in d.message and not d.fixable
+    assert "relative path `dev.db`" in d.message and "no `[mounts]`" in d.message
 
 
 def test_litefs_data_dir_must_be_on_the_volume(tmp_path: Path):
