@@ -29,11 +29,19 @@ DOCKERFILE_SYNTAX = declare(
 
 DOCKERFILE_MISSING = declare(
     "FC702", "dockerfile-missing", "error",
-    "`[build] dockerfile` names a file that does not exist.",
+    "`[build] dockerfile` names a file that does not exist, or a malformed URL.",
     """
-    `dockerfile` in `[build]` is resolved relative to the directory of
-    fly.toml. When the file is not there, `fly deploy` fails (or, worse, a
-    different build strategy is chosen).
+    flyctl joins `[build] dockerfile` to the directory of fly.toml with Go's
+    filepath.Join (superfly/flyctl internal/command/deploy/deploy_build.go,
+    `resolveDockerfilePath`), so a leading `/` does not make the path
+    absolute: `"/docker/Dockerfile"` is docker/Dockerfile beside fly.toml. When
+    that file is not there, the build fails with "dockerfile '...' not found"
+    (internal/build/imgsrc/dockerfile_builder.go). An http(s) URL is a remote
+    Dockerfile that flyctl downloads (flyconf does not, and skips the image
+    checks); a value that starts with `http:` or `https:` but is not a valid
+    URL stops the deploy with "invalid Dockerfile URL". `[build] image` or a
+    buildpack `builder` takes precedence over the Dockerfile, so the key is not
+    checked then.
     """,
     bad='[build]\ndockerfile = "Dockerfile.production"   # the file is docker/Dockerfile.production\n',
     good='[build]\ndockerfile = "docker/Dockerfile.production"\n',

@@ -11,7 +11,7 @@ from flyconf.app import App, Entry
 from flyconf.diagnostics import Diagnostic
 from flyconf.registry import check, declare
 from flyconf.suggest import did_you_mean
-from flyconf.units import mount_size_gb
+from flyconf.units import mount_size
 
 DEST_NOT_ABSOLUTE = declare(
     "FC201", "mount-destination-not-absolute", "error",
@@ -226,55 +226,76 @@ def _source(app: App, mount: Entry) -> Iterator[Diagnostic]:
 
 
 def _sizes(app: App, mount: Entry) -> Iterator[Diagnostic]:
+    """Sizes as superfly/flyctl internal/appconfig/validation.go `validateMounts` checks them."""
     doc = app.fly
     label = mount.get("source") if isinstance(mount.get("source"), str) else "?"
-    if "initial_size" in mount.table:
-        raw = mount.get("initial_size")
-        gb = mount_size_gb(raw)
-        where = doc.value_span(mount.key("initial_size"))
-        if isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
-            if gb is None:
-                yield MOUNT_SIZE.diagnostic(doc, where, f"mount `{label}`: initial_size {_shown(raw)} is not a size",
-                                            hint='write a size such as "1GB" or "10gb", or an integer number of GB')
-            elif gb < 1:
-                yield MOUNT_SIZE.diagnostic(
-                    doc, where,
-                    f"mount `{label}`: initial_size {_shown(raw)} is less than 1 GB (flyctl reads it as {gb} GB)",
-                    hint="volumes are at least 1 GB; sizes use decimal units and are truncated to whole GB",
-                )
+    gb: dict[str, int] = {}  # what flyctl goes on with: 0 when unset or unreadable
+    for key, hint in (("initial_size", 'write a size such as "1GB" or "10gb", or an integer number of GB'),
+                      ("auto_extend_size_increment", 'write a size such as "1GB"'),
+                      ("auto_extend_size_limit", 'write a size such as "10GB"')):
+        raw = mount.get(key)
+        if raw is None or raw == "" or (key != "initial_size" and not isinstance(raw, str)):
+            continue  # unset (flyctl skips ""), or a type the schema rules report
+        size = mount_size(raw)
+        if size is None:
+            continue
+        where = doc.value_span(mount.key(key))
+        if size.amount is None:
+            yield MOUNT_SIZE.diagnostic(doc, where, f"mount `{label}`: {key} {_shown(raw)} is not a size "
+                                                    f"(flyctl: {size.error})", hint=hint)
+            continue
+        gb[key] = size.amount
+        if size.amount < 1:
+            yield MOUNT_SIZE.diagnostic(
+                doc, where,
+                f"mount `{label}`: {key} {_shown(raw)} is less than 1 GB (flyctl reads it as {size.amount} GB)",
+                hint="volumes are at least 1 GB; sizes use decimal units and are truncated to whole GB",
+            )
     if "snapshot_retention" in mount.table:
         days = mount.get("snapshot_retention")
         if isinstance(days, int) and not isinstance(days, bool) and not 1 <= days <= 60:
             yield MOUNT_SIZE.diagnostic(doc, doc.value_span(mount.key("snapshot_retention")),
                                         f"mount `{label}`: snapshot_retention {days} is outside 1 to 60 days")
-    keys = ("auto_extend_size_threshold", "auto_extend_size_increment", "auto_extend_size_limit")
-    # flyctl treats zero values as unset (`fly launch` writes `auto_extend_size_threshold = 0`).
-    present = [k for k in keys if mount.table.get(k) not in (None, 0, "")]
-    if present and len(present) < 3:
-        missing = [k for k in keys if k not in mount.table]
+    raw_threshold = mount.get("auto_extend_size_threshold")
+    threshold = raw_threshold if isinstance(raw_threshold, int) and not isinstance(raw_threshold, bool) else 0
+    increment = gb.get("auto_extend_size_increment", 0)
+    limit = gb.get("auto_extend_size_limit", 0)
+    if not (threshold or increment or limit):
+        return  # zero means unset (`fly launch` writes `auto_extend_size_threshold = 0`)
+    example = ('for example: auto_extend_size_threshold = 80, auto_extend_size_increment = "1GB", '
+               'auto_extend_size_limit = "10GB"')
+    if threshold and not increment and not limit:
+        if not any(k in gb or mount.get(k) not in (None, "") for k in ("auto_extend_size_increment",
+                                                                          "auto_extend_size_limit")):
+            yield MOUNT_SIZE.diagnostic(
+                doc, doc.key_span(mount.key("auto_extend_size_threshold")),
+                f"mount `{label}`: auto_extend_size_threshold needs auto_extend_size_increment (flyctl: threshold, "
+                "increment and limit must be all defined or none)", hint=example)
+        return
+    if not 50 <= threshold <= 99:
+        if threshold:
+            yield MOUNT_SIZE.diagnostic(doc, doc.value_span(mount.key("auto_extend_size_threshold")),
+                                        f"mount `{label}`: auto_extend_size_threshold {threshold} is outside 50 to 99 "
+                                        "percent")
+        else:
+            first = next(k for k in ("auto_extend_size_increment", "auto_extend_size_limit") if gb.get(k))
+            yield MOUNT_SIZE.diagnostic(doc, doc.key_span(mount.key(first)),
+                                        f"mount `{label}`: auto-extend needs `auto_extend_size_threshold` (50 to 99 "
+                                        "percent)", hint=example)
+    if increment > 100:
         yield MOUNT_SIZE.diagnostic(
-            doc, doc.key_span(mount.key(present[0])),
-            f"mount `{label}`: auto-extend needs all three of threshold, increment and limit; missing "
-            + ", ".join(f"`{k}`" for k in missing),
-            hint='for example: auto_extend_size_threshold = 80, auto_extend_size_increment = "1GB", '
-                 'auto_extend_size_limit = "10GB"',
-        )
-    threshold = mount.get("auto_extend_size_threshold")
-    if isinstance(threshold, int) and not isinstance(threshold, bool) and threshold and not 50 <= threshold <= 99:
-        yield MOUNT_SIZE.diagnostic(doc, doc.value_span(mount.key("auto_extend_size_threshold")),
-                                    f"mount `{label}`: auto_extend_size_threshold {threshold} is outside 50 to 99 percent")
-    for key, top in (("auto_extend_size_increment", 100), ("auto_extend_size_limit", 500)):
-        raw = mount.get(key)
-        if not isinstance(raw, str):
-            continue
-        gb = mount_size_gb(raw)
-        where = doc.value_span(mount.key(key))
-        if gb is None:
-            yield MOUNT_SIZE.diagnostic(doc, where, f"mount `{label}`: {key} {_shown(raw)} is not a size",
-                                        hint='write a size such as "1GB"')
-        elif not 1 <= gb <= top:
-            yield MOUNT_SIZE.diagnostic(doc, where,
-                                        f"mount `{label}`: {key} {_shown(raw)} is {gb} GB, outside 1 to {top} GB")
+            doc, doc.value_span(mount.key("auto_extend_size_increment")),
+            f"mount `{label}`: auto_extend_size_increment {_shown(mount.get('auto_extend_size_increment'))} is "
+            f"{increment} GB, outside 1 to 100 GB")
+    elif mount.get("auto_extend_size_increment") in (None, ""):  # (a value under 1 GB is reported above)
+        yield MOUNT_SIZE.diagnostic(doc, doc.key_span(mount.key("auto_extend_size_limit" if limit else
+                                                                "auto_extend_size_threshold")),
+                                    f"mount `{label}`: auto-extend needs `auto_extend_size_increment` (1 to 100 GB)",
+                                    hint=example)
+    if limit > 500:
+        yield MOUNT_SIZE.diagnostic(doc, doc.value_span(mount.key("auto_extend_size_limit")),
+                                    f"mount `{label}`: auto_extend_size_limit "
+                                    f"{_shown(mount.get('auto_extend_size_limit'))} is {limit} GB, outside 1 to 500 GB")
 
 
 def _per_group(app: App) -> Iterator[Diagnostic]:

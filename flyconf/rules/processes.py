@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Any, Iterator
 
+from flyconf import goshlex
 from flyconf.app import GROUP_NAME_PATTERN, App
 from flyconf.diagnostics import Diagnostic, Span
 from flyconf.registry import check, declare
@@ -60,10 +60,14 @@ COMMAND_UNPARSEABLE = declare(
     "A command cannot be split into shell words (an unclosed quote, a trailing backslash).",
     """
     flyctl splits `release_command`, `console_command`, `seed_command` and the
-    `[processes]` commands into arguments the way a shell would, without running
-    a shell. An unclosed quote or a trailing backslash makes the deploy fail
-    (or, for seed_command, the launch); the finding points at the quote or
-    backslash.
+    `[processes]` commands into arguments with google/shlex, without running a
+    shell (superfly/flyctl internal/appconfig/validation.go
+    `validateDeploySection`, `validateProcessesSection`,
+    `validateConsoleCommand`; processgroups.go `InitCmd`). An unclosed quote or
+    a trailing backslash fails `fly deploy` (or, for seed_command, the deploy
+    that `fly launch` starts); the finding points at the quote or backslash.
+    A ` #` that starts a word begins a comment there, so
+    `node server.js # it's the main one` is fine.
     """,
     bad="[deploy]\nrelease_command = \"bin/rails runner 'Migrate.run\"\n",
     good="[deploy]\nrelease_command = \"bin/rails runner 'Migrate.run'\"\n",
@@ -180,39 +184,15 @@ def _commands(app: App) -> Iterator[Diagnostic]:
 
 
 def shell_split_error(command: str) -> tuple[int, str] | None:
-    """Where and why ``command`` cannot be split as shell words (the quote or backslash), else None."""
+    """Where and why flyctl cannot split ``command`` (google/shlex: the quote or backslash), else None."""
     try:
-        shlex.split(command)
+        goshlex.split(command)
         return None
-    except ValueError:
-        pass
-    quote: str | None = None
-    start = 0
-    i = 0
-    while i < len(command):
-        ch = command[i]
-        if quote is None:
-            if ch == "\\":
-                if i + 1 >= len(command):
-                    return i, "it ends with a backslash"
-                i += 2
-                continue
-            if ch in "'\"":
-                quote, start = ch, i
-        elif quote == "'":
-            if ch == "'":
-                quote = None
-        else:  # inside double quotes
-            if ch == "\\" and i + 1 < len(command):
-                i += 2
-                continue
-            if ch == '"':
-                quote = None
-        i += 1
-    if quote is not None:
-        kind = "single" if quote == "'" else "double"
-        return start, f"the {kind} quote at column {start + 1} of the command is never closed"
-    return max(len(command) - 1, 0), "it cannot be split"
+    except goshlex.SplitError as err:
+        if err.message.startswith("EOF found after escape"):
+            return err.offset, "it ends with a backslash"
+        kind = "single" if command[err.offset] == "'" else "double"
+        return err.offset, f"the {kind} quote at column {err.offset + 1} of the command is never closed"
 
 
 def string_offset_span(doc: FlyToml, path: KeyPath, offset: int) -> Span:

@@ -74,6 +74,79 @@ def test_build_dockerfile_missing(tmp_path):
     assert [(d.rule, d.line, d.column) for d in diags] == [("dockerfile-missing", 3, 16)]
 
 
+def test_build_dockerfile_missing_message_names_where_flyctl_looks(tmp_path):
+    (tmp_path / "fly.toml").write_text('app = "x"\n[build]\n  dockerfile = "/docker/Dockerfile.prod"\n')
+    (d,) = lint_paths([tmp_path / "fly.toml"])
+    assert (d.rule, d.line, d.column) == ("dockerfile-missing", 3, 16)
+    assert str(Path("docker") / "Dockerfile.prod") in d.message and "leading `/`" in d.message
+
+
+def test_leading_slash_is_relative_to_flytoml(tmp_path):
+    """Go's filepath.Join(dir of fly.toml, "/docker/Dockerfile") is docker/Dockerfile (resolveDockerfilePath)."""
+    fly = FLY_SQLITE + '[build]\n  dockerfile = "/docker/Dockerfile"\n'
+    project(tmp_path, fly, "FROM node:20\nCMD npm start\n", name="docker/Dockerfile")
+    diags = lint_paths([tmp_path / "fly.toml"])
+    assert [d for d in diags if d.rule == "dockerfile-missing"] == [], show(diags)
+    # the Dockerfile is found, so its checks run
+    assert found(diags, "cmd-shell-form") == [(2, 1)]
+
+
+def test_dotdot_and_dot_are_cleaned_like_go(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "Dockerfile").write_text("FROM node:20\nCMD npm start\n")
+    (app / "fly.toml").write_text('app = "x"\n[build]\n  dockerfile = "./../shared/./Dockerfile"\n')
+    diags = lint_paths([app / "fly.toml"])
+    assert [d.rule for d in diags] == ["cmd-shell-form"], show(diags)
+    assert (diags[0].line, diags[0].column) == (2, 1)
+
+
+@pytest.mark.parametrize("url", ["https://example.com/Dockerfile", "HTTP://example.com:8080/x/Dockerfile?t=1"])
+def test_remote_dockerfile_is_not_missing(tmp_path, url):
+    (tmp_path / "fly.toml").write_text(f'app = "x"\n[build]\n  dockerfile = "{url}"\n')
+    (tmp_path / "Dockerfile").write_text("FROM node:20\nCMD npm start\n")  # not what flyctl builds
+    diags = lint_paths([tmp_path / "fly.toml"])
+    assert diags == [], show(diags)
+    from flyconf.assemble import load_app
+
+    app, _ = load_app(tmp_path / "fly.toml")
+    assert app is not None and app.remote_dockerfile == url and app.dockerfile is None
+
+
+@pytest.mark.parametrize("url", ["https:/example.com/Dockerfile", "https://", "https://example.com/%zz",
+                                 "https://exa mple.com/Dockerfile", " https://example.com/Dockerfile",
+                                 "https://example.com:port/Dockerfile", "http:Dockerfile"])
+def test_malformed_dockerfile_url(tmp_path, url):
+    """flyctl: LooksLikeURL but not IsURL is "invalid Dockerfile URL" (internal/dockerfileurl)."""
+    (tmp_path / "fly.toml").write_text(f'app = "x"\n[build]\ndockerfile = "{url}"\n')
+    diags = lint_paths([tmp_path / "fly.toml"])
+    assert [(d.rule, d.line, d.column) for d in diags] == [("dockerfile-missing", 3, 14)], show(diags)
+    assert "invalid Dockerfile URL" in diags[0].message
+
+
+def test_a_path_that_merely_mentions_http_is_a_path(tmp_path):
+    (tmp_path / "fly.toml").write_text('app = "x"\n[build]\ndockerfile = "docker/http:/Dockerfile"\n')
+    (d,) = lint_paths([tmp_path / "fly.toml"])
+    assert (d.rule, d.line, d.column) == ("dockerfile-missing", 3, 14) and "does not exist" in d.message
+
+
+@pytest.mark.parametrize("build", ['image = "nginx:1"', 'builder = "paketobuildpacks/builder:base"'])
+def test_image_or_builder_wins_over_the_dockerfile(tmp_path, build):
+    """determineImage deploys [build] image as it is; the buildpacks builder runs before the Dockerfile's."""
+    (tmp_path / "fly.toml").write_text(f'app = "x"\n[build]\n{build}\ndockerfile = "Dockerfile.nope"\n')
+    diags = lint_paths([tmp_path / "fly.toml"])
+    assert [d for d in diags if d.rule == "dockerfile-missing"] == [], show(diags)
+
+
+def test_lowercase_dockerfile_is_the_default_too(tmp_path):
+    """ResolveDockerfile tries Dockerfile, then dockerfile."""
+    (tmp_path / "fly.toml").write_text('app = "x"\n')
+    (tmp_path / "dockerfile").write_text("FROM node:20\nCMD npm start\n")
+    diags = lint_paths([tmp_path / "fly.toml"])
+    assert found(diags, "cmd-shell-form", "dockerfile") == [(2, 1)]
+
+
 def test_build_dockerfile_is_the_one_checked(tmp_path):
     fly = FLY_SQLITE + '[build]\n  dockerfile = "docker/Dockerfile.fly"\n'
     project(tmp_path, fly, "FROM node:20\nCMD npm start\n", name="docker/Dockerfile.fly")
