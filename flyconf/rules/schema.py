@@ -314,12 +314,7 @@ def _unknown_keys(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Itera
         candidates = sorted(k for k in known if "x-flyconf-ignored" not in schema["properties"][k])
         same_but_case = [c for c in candidates if c.lower() == key.lower()]
         if same_but_case:
-            # flyctl decodes keys case-insensitively, so this works; it is a style problem, not a lost setting.
-            yield UNKNOWN_KEY.diagnostic(
-                doc, doc.key_span(path + (key,)),
-                f"`{key}` {where} works only because flyctl ignores the case of keys; write `{same_but_case[0]}`",
-                severity=Severity.WARNING,
-            )
+            yield from _miscased(doc, path, key, same_but_case[0], instance[key], where)
             continue
         found = closest(key, candidates)
         close = [found] if found else []
@@ -340,6 +335,59 @@ def _unknown_keys(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Itera
             more = "…" if len(candidates) > 12 else ""
             hint = f"valid keys here: {shown}{more}" if candidates else None
         yield UNKNOWN_KEY.diagnostic(doc, doc.key_span(path + (key,)), msg, hint=hint)
+
+
+# Sections flyctl's patches always (re)write under their exact name before decoding (patchCompute,
+# patchMounts, patchMetrics set cfg["vm"], cfg["mounts"], cfg["metrics"] even when empty).
+_REWRITTEN = {"mounts", "vm", "metrics"}
+# Spellings that exist only in the patches, which look them up by exact name: no Go struct field has
+# them, so a miscased one matches nothing. Keyed by the section they live in ("" is the top level).
+_PATCH_ONLY = {("", "mount"), ("", "metric"), ("", "compute"), ("", "computes"), ("build", "build_target"),
+               ("experimental", "kill_timeout"), ("experimental", "metrics_port"), ("experimental", "metrics_path")}
+
+
+def _miscased(doc: "FlyToml", path: tuple[Any, ...], key: str, canonical: str, value: Any,
+              where: str) -> Iterator[Diagnostic]:
+    """A key that differs from a known one only in case.
+
+    flyctl turns fly.toml into a map, normalises it (internal/appconfig/patches.go, by exact key
+    names), then decodes it with Go's encoding/json, which matches a key to a struct field ignoring
+    case, map keys in sorted order (upper case before lower case), the last match winning (serde.go
+    `unmarshalTOML`, patches.go `mapToConfig`).
+    """
+    section = ".".join(p for p in path if isinstance(p, str))
+    span = doc.key_span(path + (key,))
+    if not path and canonical in _REWRITTEN:
+        if isinstance(value, dict):
+            yield INVALID_TYPE.diagnostic(
+                doc, span,
+                f"`[{key}]` fails to load in flyctl: it matches `{canonical}` only ignoring case, so flyctl's "
+                f"normalisation (by exact name) does not turn the single table into a list",
+                hint=f"write `[[{canonical}]]`",
+            )
+        else:
+            yield UNKNOWN_KEY.diagnostic(
+                doc, span,
+                f"flyctl drops `{key}`: its normalisation sets an empty `{canonical}`, which the decoder reads after "
+                f"`{key}` (keys differing only in case are matched to the same field, the last one winning)",
+                hint=f"write `{canonical}`",
+            )
+        return
+    if (section, canonical) in _PATCH_ONLY:
+        yield UNKNOWN_KEY.diagnostic(
+            doc, span,
+            f"flyctl drops `{key}` {where}: `{canonical}` is an alternative spelling that flyctl recognises only "
+            "exactly as written",
+            hint=f"write `{canonical}`",
+        )
+        return
+    yield UNKNOWN_KEY.diagnostic(
+        doc, span,
+        f"`{key}` {where} is read only because flyctl matches keys to its fields ignoring case; its handling of "
+        f"older forms (integer durations, single tables, numbers as strings) looks for the exact name, so write "
+        f"`{canonical}`",
+        severity=Severity.WARNING,
+    )
 
 
 def _invalid_value(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Diagnostic:
