@@ -181,6 +181,8 @@ def _lint(args: "argparse.Namespace") -> int:
         sources.update(report.sources)
         for skipped in report.skipped:
             print(f"flyconf: warning: {skipped}: not a fly.toml or a Dockerfile; skipped", file=sys.stderr)
+        for note in report.notes:
+            print(f"flyconf: warning: {note}", file=sys.stderr)
 
     if args.statistics:
         text = _statistics(report.diagnostics)
