@@ -20,7 +20,8 @@ DOCKERFILE_SYNTAX = declare(
     """
     `fly deploy` builds the image with BuildKit; a Dockerfile it cannot parse
     fails the build before anything else is checked. flyconf reads Dockerfiles
-    with BuildKit's own parser, so what it rejects, the build rejects. The
+    with BuildKit's own parser (moby/buildkit frontend/dockerfile/parser, via
+    the `dockerfile` package), so what it rejects, the build rejects. The
     finding points at the faulty instruction.
     """,
     bad="FROM node:20\nRUN <<EOF\nnpm ci\n",
@@ -59,6 +60,9 @@ CMD_SHELL_FORM = declare(
     server never gets it, cannot shut down cleanly, and is killed after
     `kill_timeout`. The same holds for `["sh", "-c", "migrate && serve"]`.
     Use the exec (JSON) form, or a wrapper script that ends in `exec "$@"`.
+    Sources: Docker's Dockerfile reference (CMD and ENTRYPOINT, shell and exec
+    form); Fly's docs, reference/configuration (`kill_signal`,
+    `kill_timeout`).
     """,
     bad='CMD npm run start\n',
     good='CMD ["npm", "run", "start"]\n',
@@ -72,6 +76,10 @@ ENTRYPOINT_IGNORES_CMD = declare(
     A shell-form ENTRYPOINT runs `/bin/sh -c "<entrypoint>"` and drops every
     argument, so CMD, and the `[processes]` commands in fly.toml that replace
     it, are silently ignored: every process group runs the same thing.
+    Sources: Docker's Dockerfile reference (ENTRYPOINT: "the shell form
+    prevents any CMD command line arguments from being used"); flyctl passes
+    a `[processes]` command as the Machine's cmd (superfly/flyctl
+    internal/appconfig/processgroups.go `InitCmd`).
     """,
     bad='ENTRYPOINT /app/docker-entrypoint.sh\nCMD ["node", "server.js"]\n',
     good='ENTRYPOINT ["/app/docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n',
@@ -86,7 +94,9 @@ BUILD_TIME_MIGRATION = declare(
     inside the image. At run time the volume is mounted over that directory
     (or the file lives on the root file system, which is rebuilt on every
     deploy), so the real database on each Machine is never migrated. Migrate
-    at start-up instead, before the server starts.
+    at start-up instead, before the server starts. Source: Fly's docs (Rails
+    guide: the build step has no volumes or databases; Fly Volumes: a volume
+    is mounted when the Machine starts).
     """,
     bad='RUN npx prisma migrate deploy\nCMD ["npm", "start"]\n',
     good='ENTRYPOINT ["/app/bin/fly-entrypoint"]   # migrates, then execs CMD\nCMD ["npm", "start"]\n',
@@ -100,8 +110,10 @@ PORT_MISMATCH = declare(
     Fly's proxy sends traffic to `internal_port`. If the server listens
     elsewhere (an explicit `--port`/`--bind`/`-p` on the start command, `PORT`
     in the environment, or the image's EXPOSE), health checks fail and every
-    request gets a 502. fly.toml `[env] PORT` overrides the Dockerfile's `ENV
-    PORT`.
+    request gets a 502 (Fly's docs, reference/configuration `internal_port`).
+    fly.toml `[env] PORT` overrides the Dockerfile's `ENV PORT`. It is a
+    warning (and only information when EXPOSE is the only evidence): flyconf
+    reads the start command, not the server's code.
     """,
     bad='# fly.toml\n[http_service]\ninternal_port = 8080\n\n# Dockerfile\nENV PORT=3000\n',
     good='# fly.toml\n[http_service]\ninternal_port = 3000\n\n# Dockerfile\nENV PORT=3000\n',
@@ -141,8 +153,11 @@ DOCKERFILE_VOLUME = declare(
     """
     Fly ignores VOLUME: data written there lives on the Machine's root file
     system and is lost on every deploy and restart, unless a `[mounts]`
-    section puts a Fly volume at the same path. The finding is a warning when
-    the path differs from every mount destination.
+    section puts a Fly volume at the same path (Fly's docs: persistent
+    storage comes from volumes declared in `[mounts]`; flyctl's Machine config
+    has no field for VOLUME, superfly/flyctl internal/appconfig/machines.go
+    `updateMachineConfig` sets mounts from `[mounts]` only). The finding is a
+    warning when the path differs from every mount destination.
     """,
     bad='# Dockerfile\nVOLUME /data\n# fly.toml has no [mounts]\n',
     good='# fly.toml\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',

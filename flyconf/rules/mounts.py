@@ -8,20 +8,23 @@ import re
 from typing import Iterator
 
 from flyconf.app import App, Entry
-from flyconf.diagnostics import Diagnostic
+from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.registry import check, declare
 from flyconf.suggest import did_you_mean
 from flyconf.units import mount_size
 
 DEST_NOT_ABSOLUTE = declare(
-    "FC201", "mount-destination-not-absolute", "error",
-    "A mount's destination is relative or empty.",
+    "FC201", "mount-destination-not-absolute", "warning",
+    "A mount's destination is relative, empty or missing.",
     """
-    `destination` is where the volume appears inside the Machine, and it must be
-    an absolute path. flyctl does not check it; the platform rejects the Machine
-    at deploy, or the volume ends up somewhere the app never looks, and the data
-    the app writes stays on the root file system, which is rebuilt on every
-    deploy and restart.
+    `destination` is where the volume appears inside the Machine: an absolute
+    path such as `/data` in every example of Fly's docs (reference/configuration,
+    "The mounts section"). flyctl passes the value to the Machine as it is
+    (superfly/flyctl internal/appconfig/machines.go `updateMachineConfig`) and
+    does not check it. Where a relative or empty path ends up is not
+    documented, so this is a warning: most likely the app writes to a
+    directory that is not the volume, on the root file system that is rebuilt
+    on every deploy and restart.
     """,
     bad='[[mounts]]\nsource = "data"\ndestination = "data"\n',
     good='[[mounts]]\nsource = "data"\ndestination = "/data"\n',
@@ -32,11 +35,14 @@ DEST_RESERVED = declare(
     "FC202", "mount-destination-reserved", "error",
     "A mount's destination is `/` or a system directory, or two mounts of one group share it.",
     """
-    Mounting a volume over `/`, `/etc`, `/usr`, `/bin`, `/lib`, `/proc`, `/sys`,
-    `/dev` and similar hides what the image put there (or what the kernel
-    provides), and the Machine does not boot. Fly's documentation forbids `/`.
-    Two mounts of one process group on the same destination cannot both be
-    attached.
+    Fly's docs forbid `destination = "/"`, which holds the root file system
+    (docs: apps/volume-storage, "You can't mount a volume with destination
+    /"): an error. Mounting over `/etc`, `/usr`, `/bin`, `/lib`, `/proc`,
+    `/sys`, `/dev` and similar hides what the image put there (or what the
+    kernel provides); that the Machine then fails is our reading, not a
+    documented rule, so those are warnings. Two mounts of one process group on
+    the same destination cannot both be attached (a Machine takes one volume:
+    "only 1 volume supported", superfly/flyctl#2625).
     """,
     bad='[[mounts]]\nsource = "data"\ndestination = "/"\n',
     good='[[mounts]]\nsource = "data"\ndestination = "/data"\n',
@@ -45,12 +51,16 @@ DEST_RESERVED = declare(
 
 VOLUME_NAME = declare(
     "FC203", "volume-name-invalid", "error",
-    "A volume name (`source`) is empty, too long, or has characters other than a-z, 0-9 and _.",
+    "A volume name (`source`) is empty, or has characters other than letters, digits and _.",
     """
-    Volume names may have only lowercase letters, digits and underscores, and
-    at most 30 characters (the platform's rule; flyctl does not check it, so
-    the mistake surfaces only when `fly volumes create` or the deploy fails).
-    `source` must name the volume exactly as it was created.
+    Fly's docs allow only alphanumeric characters and underscores in a volume
+    name (Fly Volumes, `fly volumes create`), and `source` must name the volume
+    exactly as it was created, so a hyphen or a dot is an error. flyctl does
+    not check the name (the mistake surfaces when `fly volumes create` or the
+    deploy fails). Upper-case letters and names over 30 characters are
+    warnings: the platform has been reported to refuse them (lower-case only,
+    at most 30 characters: fly-apps/terraform-provider-fly#213 and later
+    reports), which the docs do not say.
     """,
     bad='[[mounts]]\nsource = "my-app-data"\ndestination = "/data"\n',
     good='[[mounts]]\nsource = "my_app_data"\ndestination = "/data"\n',
@@ -61,9 +71,10 @@ MOUNT_UNKNOWN_GROUP = declare(
     "FC204", "mount-unknown-process-group", "error",
     "A mount's `processes` names a process group that is not defined.",
     """
-    flyctl silently drops unknown group names from `processes`, so a typo
-    leaves the group you meant without its volume: its Machines start with an
-    empty root file system instead.
+    flyctl silently drops unknown group names from `processes` when it splits
+    the config per group (superfly/flyctl internal/appconfig/processgroups.go
+    `Flatten`), so a typo leaves the group you meant without its volume: its
+    Machines start with an empty root file system instead.
     """,
     bad='[processes]\napp = "bin/server"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\nprocesses = ["web"]\n',
     good='[processes]\napp = "bin/server"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\nprocesses = ["app"]\n',
@@ -76,8 +87,10 @@ MULTIPLE_MOUNTS = declare(
     """
     After resolving which mounts apply to which group (a mount without
     `processes` applies to the default group), every group may have at most
-    one mount. flyctl checks this only under `fly deploy --process-groups`;
-    otherwise the platform rejects the deploy with "only 1 volume supported".
+    one mount. flyctl checks this only on a config split per group, under
+    `fly deploy --process-groups` (superfly/flyctl internal/appconfig/
+    validation.go `validateMounts`); otherwise the platform rejects the deploy
+    with "invalid config.mounts, only 1 volume supported" (superfly/flyctl#2625).
     """,
     bad='[[mounts]]\nsource = "data"\ndestination = "/data"\n\n[[mounts]]\nsource = "uploads"\ndestination = "/uploads"\n',
     good='[[mounts]]\nsource = "data"\ndestination = "/data"\n# keep uploads under /data/uploads\n',
@@ -88,10 +101,14 @@ MOUNT_SIZE = declare(
     "FC206", "mount-size-invalid", "error",
     "A mount's size settings are unparseable or out of range (initial_size, snapshot_retention, auto-extend).",
     """
-    `initial_size` must be at least 1 GB (flyctl reads sizes in decimal units and
-    truncates: "1500MB" is 1 GB, "999MB" is 0 and rejected). `snapshot_retention`
-    is 1 to 60 days. The auto-extend keys go together: threshold 50-99 percent,
-    increment 1-100 GB, limit 1-500 GB, all three or none.
+    flyctl checks these in `fly config validate` and `fly deploy` (superfly/flyctl
+    internal/appconfig/validation.go `validateMounts`). Sizes are read with
+    docker/go-units v0.5.0 in decimal units and truncated to whole GB
+    ("1500MB" is 1 GB, "999MB" is 0, "10Gi" is "invalid suffix: 'gi'"), a
+    string of digits or an integer being GB already; `initial_size` must come
+    to at least 1 GB. `snapshot_retention` is 1 to 60 days. Auto-extend needs a
+    threshold of 50-99 percent and an increment of 1-100 GB; the limit, when
+    given, is 1-500 GB (flyctl lets it be left out).
     """,
     bad='[[mounts]]\nsource = "data"\ndestination = "/data"\ninitial_size = "500MB"\nauto_extend_size_threshold = 80\n',
     good=('[[mounts]]\nsource = "data"\ndestination = "/data"\ninitial_size = "1GB"\n'
@@ -105,8 +122,11 @@ VOLUME_STRATEGY = declare(
     """
     Canary and blue-green deploys start extra Machines next to the old ones, and
     a volume can be attached to only one Machine: the new Machine cannot get the
-    old one's volume. flyctl refuses canary with mounts; Fly's documentation
-    forbids blue-green with volumes. Use `rolling` or `immediate`.
+    old one's volume. flyctl refuses canary with mounts ("canary deployment
+    strategy is not supported when using mounted volumes", superfly/flyctl
+    internal/appconfig/validation.go `validateDeploySection`); Fly's docs
+    forbid blue-green with volumes (reference/configuration, `strategy`). Use
+    `rolling` or `immediate`.
     """,
     bad='[deploy]\nstrategy = "bluegreen"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
     good='[deploy]\nstrategy = "rolling"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
@@ -121,7 +141,6 @@ _RESERVED_EXACT = frozenset({
     "/.fly", "/.fly-upper-layer",
 })
 _RESERVED_TREES = ("/proc", "/sys", "/dev", "/.fly")
-_VOLUME_NAME = re.compile(r"^[a-z0-9_]+$")
 
 
 @check("app")
@@ -193,6 +212,7 @@ def _destination(app: App, mount: Entry) -> Iterator[Diagnostic]:
         yield DEST_RESERVED.diagnostic(
             doc, where, f"mount destination `{dest}` is {what}: the volume would hide what the image or kernel put there",
             hint='mount the volume on a directory of its own, such as "/data"',
+            severity=None if norm == "/" else Severity.WARNING,  # only "/" is forbidden by the docs
         )
 
 
@@ -212,16 +232,21 @@ def _source(app: App, mount: Entry) -> Iterator[Diagnostic]:
         yield VOLUME_NAME.diagnostic(doc, where, "mount `source` (the volume's name) is empty")
         return
     problems = []
-    if not _VOLUME_NAME.match(source):
-        bad = sorted({c for c in source if not re.match(r"[a-z0-9_]", c)})
-        problems.append("has " + ", ".join(f"`{c}`" for c in bad[:5]) + " (only a-z, 0-9 and _ are allowed)")
+    documented = False  # the docs' own rule (letters, digits, _), not only the reported platform limits
+    bad = sorted({c for c in source if not re.match(r"[A-Za-z0-9_]", c)})
+    if bad:
+        documented = True
+        problems.append("has " + ", ".join(f"`{c}`" for c in bad[:5]) + " (Fly's docs allow letters, digits and _)")
+    if any(c.isupper() for c in source):
+        problems.append("has upper-case letters (reported to be refused: use a-z)")
     if len(source) > 30:
-        problems.append(f"is {len(source)} characters long (at most 30)")
+        problems.append(f"is {len(source)} characters long (reported limit: 30)")
     if problems:
         fixed = re.sub(r"[^a-z0-9_]", "_", source.lower())[:30]
         yield VOLUME_NAME.diagnostic(
             doc, where, f"volume name `{source}` " + " and ".join(problems),
             hint=f'rename it, for example `source = "{fixed}"` (and create the volume with that name)',
+            severity=None if documented else Severity.WARNING,
         )
 
 

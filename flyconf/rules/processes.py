@@ -19,9 +19,11 @@ UNKNOWN_GROUP = declare(
     """
     `processes` in services, http_service, checks, vm, files, metrics, restart
     and machine checks must name groups from `[processes]` (or `app` when there
-    is no `[processes]`). flyctl reports this only for services and restart, and
-    silently drops the name everywhere else, so a typo leaves the group without
-    its check, VM size or file.
+    is no `[processes]`). flyctl reports this only for services and restart
+    (superfly/flyctl internal/appconfig/validation.go `validateServicesSection`,
+    `validateRestartPolicy`), and silently drops the name everywhere else
+    (processgroups.go `Flatten`), so a typo leaves the group without its
+    check, VM size or file.
     """,
     bad='[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[vm]]\nsize = "performance-2x"\nprocesses = ["wroker"]\n',
     good='[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[vm]]\nsize = "performance-2x"\nprocesses = ["worker"]\n',
@@ -34,7 +36,8 @@ SERVICE_MISSING_PROCESSES = declare(
     """
     Once `[processes]` exists, flyctl refuses a service (or `[http_service]`)
     without `processes`: "Service has no processes set but app has N processes
-    defined". Name the groups whose Machines serve the traffic.
+    defined" (superfly/flyctl internal/appconfig/validation.go
+    `validateServicesSection`). Name the groups whose Machines serve the traffic.
     """,
     bad='[processes]\nweb = "bin/web"\n\n[http_service]\ninternal_port = 8080\n',
     good='[processes]\nweb = "bin/web"\n\n[http_service]\ninternal_port = 8080\nprocesses = ["web"]\n',
@@ -42,13 +45,16 @@ SERVICE_MISSING_PROCESSES = declare(
 )
 
 GROUP_NAME = declare(
-    "FC303", "process-group-name-invalid", "error",
+    "FC303", "process-group-name-invalid", "warning",
     "A process group name is empty, reserved (`fly_app_*`), or has characters flyctl cannot use.",
     """
     Group names appear in Machine metadata, in `fly scale count web=2` and in
     `--process-groups web,worker`, so `=`, `,`, spaces and other punctuation
-    break them. Names starting with `fly_app_` are used by Fly itself for the
-    release, console and test Machines.
+    make them hard or impossible to name there. Names starting with `fly_app_`
+    are the ones Fly gives its release, console and test Machines
+    (superfly/fly-go `MachineProcessGroupFlyAppReleaseCommand` and its
+    siblings). flyctl does not check group names, and what breaks is our
+    reading of those commands, so this is a warning.
     """,
     bad='[processes]\n"web server" = "bin/web"\n',
     good='[processes]\nweb = "bin/web"\n',
@@ -82,7 +88,9 @@ DEFAULT_GROUP_ONLY = declare(
     restart entry without `processes` applies only to the default group (`app`
     if defined, else the first name in sort order), not to all groups. A
     `[[vm]]` without `processes` is the exception: it applies to every group
-    that no other `[[vm]]` names. Say `processes = [...]` to make it explicit.
+    that no other `[[vm]]` names (superfly/flyctl internal/appconfig/
+    processgroups.go `Flatten`, `ComputeForGroup`). Say `processes = [...]` to
+    make it explicit.
     """,
     bad='[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
     good=('[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[mounts]]\nsource = "data"\n'

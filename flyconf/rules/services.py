@@ -18,9 +18,13 @@ PORT_INVALID = declare(
     "A service has no `internal_port`, or a port is outside 1-65535, or `start_port` > `end_port`.",
     """
     Every service needs the port the app listens on (`internal_port`), and
-    every port must be 1-65535. flyctl accepts a service with no internal port
-    (for example a misplaced `[services.concurrency]` that creates a service of
-    its own) and the deploy then routes nothing.
+    every port must be 1-65535 (a TCP/UDP port number). flyctl accepts a
+    service with no internal port, for example a misplaced
+    `[services.concurrency]` that creates a service of its own
+    (superfly/flyctl#2521), and the deploy then routes nothing. A
+    `[[services]]` without ports is flyctl's own warning ("Service must expose
+    at least one port", internal/appconfig/validation.go
+    `validateServicesSection`).
     """,
     bad="[[services]]\nprotocol = \"tcp\"\n\n[[services.ports]]\nport = 80\n",
     good="[[services]]\nprotocol = \"tcp\"\ninternal_port = 8080\n\n[[services.ports]]\nport = 80\n",
@@ -33,8 +37,9 @@ DUPLICATE_PORT = declare(
     """
     An app has one set of public ports: two services (or a service and
     `[http_service]`, which takes 80 and 443) cannot both listen on the same
-    one. Two services with the same internal port and protocol for the same
-    Machines make the deploy fail with an unexplained error (flyctl#1635).
+    one (superfly/flyctl#3583 asks flyctl to report overlapping ports). Two
+    services with the same internal port and protocol for the same Machines
+    make the deploy fail with an unexplained error (superfly/flyctl#1635).
     """,
     bad="[http_service]\ninternal_port = 8080\n\n[[services]]\ninternal_port = 8080\n\n[[services.ports]]\nport = 443\n",
     good="[http_service]\ninternal_port = 8080\n",
@@ -42,13 +47,16 @@ DUPLICATE_PORT = declare(
 )
 
 HANDLER_INVALID = declare(
-    "FC503", "handler-invalid", "error",
+    "FC503", "handler-invalid", "warning",
     "A port has an unknown handler, or `force_https` without an `http` handler.",
     """
-    Fly's proxy knows the handlers `http`, `tls`, `proxy_proto`, `pg_tls` and
-    `edge_http`. Anything else (such as `https`, which is `["tls", "http"]`) is
-    rejected by the platform. `force_https` redirects HTTP to HTTPS, so it only
-    works on a port with the `http` handler.
+    Fly's docs list the handlers `http`, `tls`, `proxy_proto`, `pg_tls` and
+    `edge_http` (networking/services, "Connection handlers"); `https` is
+    written `["tls", "http"]`. `force_https` redirects HTTP to HTTPS, so it can
+    only act on a port with the `http` handler, and a UDP service is passed
+    through without handlers. flyctl checks none of this, and what the
+    platform does with an unknown handler is not documented, so this is a
+    warning.
     """,
     bad='[[services.ports]]\nport = 443\nhandlers = ["https"]\n',
     good='[[services.ports]]\nport = 443\nhandlers = ["tls", "http"]\n',
@@ -61,9 +69,12 @@ CHECK_TIMING = declare(
     """
     flyctl raises service-check intervals and timeouts below 1 second to 1
     second, a non-zero grace period below 1 second to 1 second, and lowers
-    anything above 1 minute to 1 minute. Top-level `[checks]` must have an
-    interval of at least 2 seconds and a timeout of at most 60 seconds, or
-    the deploy fails. The finding says the value flyctl will use.
+    anything above 1 minute to 1 minute (a warning, as flyctl's own). Top-level
+    `[checks]` must have an interval of at least 2 seconds and a timeout of at
+    most 60 seconds, or `fly deploy` and `fly config validate` fail (an error);
+    a bare number there is milliseconds. Both from superfly/flyctl
+    internal/appconfig/validation.go (`validateServiceCheckDurations`,
+    `validateChecksSection`). The finding says the value flyctl will use.
     """,
     bad='[[http_service.checks]]\ninterval = "500ms"\ntimeout = "2m"\n',
     good='[[http_service.checks]]\ninterval = "15s"\ntimeout = "5s"\n',
@@ -79,7 +90,9 @@ DURATION_UNIT = declare(
     nanoseconds for `http_service.checks`, machine checks' `kill_timeout` and
     the `[deploy]` timeouts (so `interval = 10000` there is 10 microseconds).
     Floats are truncated (`kill_timeout = 0.5` is 0 seconds). Write a duration
-    with its unit.
+    with its unit. From superfly/flyctl internal/appconfig/patches.go
+    (`_castDuration`: seconds for `patchTopFields`, milliseconds for
+    `_patchCheck`) and superfly/fly-go duration.go (nanoseconds otherwise).
     """,
     bad="kill_timeout = 30\n\n[[http_service.checks]]\ninterval = 10000\n",
     good='kill_timeout = "30s"\n\n[[http_service.checks]]\ninterval = "10s"\n',
@@ -91,8 +104,10 @@ KILL_TIMEOUT = declare(
     "`kill_timeout` is negative or longer than 5 minutes.",
     """
     `kill_timeout` is how long Fly waits after `kill_signal` before stopping the
-    Machine by force. The platform rejects values above 300 seconds ("cannot
-    exceed 5 minutes"), and a negative value makes no sense.
+    Machine by force. The platform rejects values above 300 seconds ("invalid
+    stop_config.timeout, cannot exceed 5 minutes", tldraw/tldraw#8656; Fly's
+    docs give 300 s as the maximum): an error. A negative value is a warning:
+    it means nothing, but what the platform does with it is not documented.
     """,
     bad='kill_timeout = "10m"\n',
     good='kill_timeout = "5m"\n',
@@ -264,6 +279,7 @@ def check_durations(app: App) -> Iterator[Diagnostic]:
                     f"kill_timeout {format_duration(seconds)} is "
                     + ("negative" if seconds < 0 else "longer than the 5 minutes the platform allows"),
                     hint='use a value between "0s" and "5m"',
+                    severity=Severity.WARNING if seconds < 0 else None,
                 )
 
 

@@ -19,7 +19,10 @@ RELEASE_SQLITE = declare(
     fresh, empty file that disappears, and the real database on each Machine
     is never migrated. Migrate on every Machine at start-up instead, before the
     server starts: `flyconf generate entrypoint` writes a wrapper that does it.
-    The same holds for `seed_command`.
+    The same holds for `seed_command`. Sources: Fly's docs (reference/
+    configuration, "Things to know about release_command"); superfly/flyctl
+    internal/appconfig/machines.go `ToReleaseMachineConfig` gives that Machine
+    no mounts.
     """,
     bad=('[deploy]\nrelease_command = "npx prisma migrate deploy"\n\n[env]\nDATABASE_URL = "file:/data/app.db"\n\n'
          '[[mounts]]\nsource = "data"\ndestination = "/data"\n'),
@@ -39,7 +42,9 @@ NOT_ON_VOLUME = declare(
     Put the file on a volume (or, for LiteFS, keep it under LiteFS's FUSE
     directory with LiteFS's data directory on a volume). Relative paths are
     resolved against the working directory (the image's WORKDIR; Prisma
-    resolves `file:./x.db` against the directory of schema.prisma).
+    resolves `file:./x.db` against the directory of schema.prisma). Source:
+    Fly's docs (Fly Volumes overview; Machines: the root file system is
+    ephemeral).
     """,
     bad='[env]\nDATABASE_URL = "sqlite3:///rails/storage/production.sqlite3"\n',
     good=('[env]\nDATABASE_URL = "sqlite3:///data/production.sqlite3"\n\n'
@@ -57,6 +62,8 @@ MULTIPLE_MACHINES = declare(
     volume and use the same database, every Machine writes its own SQLite file:
     users see different data depending on which Machine answers. Use LiteFS to
     replicate SQLite, or a server database (Postgres) for several Machines.
+    Source: Fly's docs (Fly Volumes overview: a volume is attached to one
+    Machine and is not replicated).
     """,
     bad=('[env]\nDATABASE_URL = "file:/data/app.db"\n\n[http_service]\ninternal_port = 8080\n'
          'min_machines_running = 2\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\n'),

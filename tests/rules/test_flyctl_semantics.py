@@ -345,3 +345,45 @@ def test_process_command_unsplittable(command, column, fragment):
     (d,) = [d for d in diags if d.rule == "command-unparseable"]
     assert (d.line, d.column) == (2, column), show(diags)
     assert fragment in d.message
+
+
+# -- severities follow the evidence: documented or in flyctl's code is an error, a belief a warning ------
+
+@pytest.mark.parametrize(
+    ("text", "rule", "where", "severity"),
+    [
+        ("[[mounts]]\nsource = 'data'\ndestination = 'data'\n", "mount-destination-not-absolute", (3, 15), "warning"),
+        ("[[mounts]]\nsource = 'data'\ndestination = '/'\n", "mount-destination-reserved", (3, 15), "error"),
+        ("[[mounts]]\nsource = 'data'\ndestination = '/etc'\n", "mount-destination-reserved", (3, 15), "warning"),
+        ("[[mounts]]\nsource = 'my-data'\ndestination = '/data'\n", "volume-name-invalid", (2, 10), "error"),
+        ("[[mounts]]\nsource = 'MyData'\ndestination = '/data'\n", "volume-name-invalid", (2, 10), "warning"),
+        ("[[mounts]]\nsource = '" + "a" * 31 + "'\ndestination = '/data'\n", "volume-name-invalid", (2, 10),
+         "warning"),
+        ("[processes]\n'web server' = 'bin/web'\n", "process-group-name-invalid", (2, 1), "warning"),
+        ("[[services]]\ninternal_port = 8080\nprotocol = 'tcp'\n[[services.ports]]\nport = 443\nhandlers = ['https']\n",
+         "handler-invalid", (6, 13), "warning"),
+        ("kill_timeout = '-5s'\n", "kill-timeout-range", (1, 16), "warning"),
+        ("kill_timeout = '10m'\n", "kill-timeout-range", (1, 16), "error"),
+    ],
+)
+def test_severity_follows_the_evidence(text, rule, where, severity):
+    diags = lint(text)
+    found = [d for d in diags if d.rule == rule]
+    assert [((d.line, d.column), d.severity.value) for d in found] == [(where, severity)], show(diags)
+
+
+def test_every_rule_names_its_evidence():
+    """A rule's explanation says where its claim comes from: flyctl's or fly-go's code, a docs page, an issue,
+    or a tool's own reference. Rules about flyconf itself (reading files, suppressions) need none."""
+    import re
+
+    from flyconf import registry
+
+    markers = re.compile(r"superfly/|fly-go|Fly's docs|docs\b|#\d+|Docker's|BuildKit|POSIX|go-units|google/shlex|"
+                         r"boot log|dash|flyctl's own")
+    # io-error and invalid-suppression are about flyconf itself; migration-skipped is about the shell's own
+    # positional parameters and test(1), which its explanation spells out.
+    about_flyconf = {"io-error", "invalid-suppression", "migration-skipped"}
+    missing = [r.name for r in registry.all_rules()
+               if r.name not in about_flyconf and not markers.search(r.explanation)]
+    assert missing == []
