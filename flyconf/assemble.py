@@ -295,15 +295,8 @@ def app_for(flytoml: FlyToml, path: Path, ws: Workspace) -> tuple[App, list[Diag
     data = flytoml.data
     source = build_source(data, directory)
     dockerfile = None
-    if source.invalid_url:
-        findings.append(DOCKERFILE_MISSING.diagnostic(
-            flytoml, flytoml.value_span(("build", "dockerfile")),
-            "`[build] dockerfile` starts like a URL but is not a valid http(s) URL: flyctl stops with "
-            "\"invalid Dockerfile URL\"",
-            hint="write a full URL such as https://example.com/path/Dockerfile, or a path relative to "
-                 f"{path.name}",
-        ))
-    elif source.path is not None:
+    # (A malformed URL needs no files: rules/dockerfile.py `check_dockerfile_url` reports it.)
+    if source.path is not None:
         if source.path.is_file():
             loaded = ws.load(source.path, DOCKERFILE)
             findings.extend(loaded.findings)

@@ -167,6 +167,23 @@ DOCKERFILE_VOLUME = declare(
 _COMPOUND = re.compile(r"&&|\|\||;|\n|(?<![|&])\|(?![|&])")
 
 
+@check("app")
+def check_dockerfile_url(app: App) -> Iterator[Diagnostic]:
+    """`[build] dockerfile` that starts like a URL but is not one (flyctl: "invalid Dockerfile URL")."""
+    from pathlib import Path
+
+    from flyconf.assemble import build_source
+
+    if build_source(app.data, app.directory or Path(".")).invalid_url:
+        doc = app.fly
+        yield DOCKERFILE_MISSING.diagnostic(
+            doc, doc.value_span(("build", "dockerfile")),
+            "`[build] dockerfile` starts like a URL but is not a valid http(s) URL: flyctl stops with "
+            "\"invalid Dockerfile URL\"",
+            hint="write a full URL such as https://example.com/path/Dockerfile, or a path relative to fly.toml",
+        )
+
+
 @check("image")
 def check_dockerfile(app: App) -> Iterator[Diagnostic]:
     df = app.dockerfile
