@@ -387,3 +387,16 @@ def test_every_rule_names_its_evidence():
     missing = [r.name for r in registry.all_rules()
                if r.name not in about_flyconf and not markers.search(r.explanation)]
     assert missing == []
+
+
+@pytest.mark.parametrize("name", ["machine-config-invalid", "max-unavailable-ignored", "multiple-build-strategies",
+                                  "check-port-missing", "machine-check-command-missing", "bluegreen-without-checks",
+                                  "autostart-udp"])
+def test_new_rules_examples(name):
+    """`flyconf rules NAME` shows a bad and a good example: the bad one must fire, the good one must not."""
+    from flyconf import registry
+
+    rule = registry.get(name)
+    assert rule is not None and rule.bad and rule.good
+    assert name in [d.rule for d in lint(rule.bad + "\n")]
+    assert name not in [d.rule for d in lint(rule.good + "\n")]
