@@ -172,9 +172,13 @@ def check_dockerfile_url(app: App) -> Iterator[Diagnostic]:
     """`[build] dockerfile` that starts like a URL but is not one (flyctl: "invalid Dockerfile URL")."""
     from pathlib import Path
 
+    from flyconf import dockerfileurl
     from flyconf.assemble import build_source
 
-    if build_source(app.data, app.directory or Path(".")).invalid_url:
+    named = app.build.get("dockerfile")
+    if not (isinstance(named, str) and dockerfileurl.looks_like_url(named)):
+        return
+    if build_source(app.data, app.directory or Path(".")).invalid_url:  # (an image or builder would win)
         doc = app.fly
         yield DOCKERFILE_MISSING.diagnostic(
             doc, doc.value_span(("build", "dockerfile")),
