@@ -153,6 +153,9 @@ class App:
         self.data: dict[str, Any] = flytoml.data if flytoml is not None else {}
         self.directory = directory  # the fly.toml's directory (the build context), when on disk
         self.dockerfile = dockerfile  # flyconf.sources.dockerfile.Dockerfile or None
+        # `[build] dockerfile` as an http(s) URL: flyctl fetches it at deploy, flyconf never does, so
+        # there is no image to check (shown by `inspect`).
+        self.remote_dockerfile: str | None = None
         self.image: Any = None  # the Effective settings of the image's target stage
         self.workdir: str | None = None  # the image's final WORKDIR, when known
         self.extra_env: list[EnvValue] = []  # lower-priority variables (Dockerfile ENV)
@@ -243,15 +246,16 @@ class App:
 
     @cached_property
     def process_argv(self) -> dict[str, list[str]]:
-        """Each group's `[processes]` command split into arguments (as flyctl does, without a shell);
-        groups whose command is empty (the image's CMD runs) or cannot be split are left out."""
-        import shlex
+        """Each group's `[processes]` command split into arguments as flyctl splits it (google/shlex, where
+        ` #` starts a comment; no shell runs); groups whose command is empty (the image's CMD runs) or
+        cannot be split are left out."""
+        from flyconf import goshlex
 
         out: dict[str, list[str]] = {}
         for name, (command, _path) in self.process_commands.items():
             try:
-                argv = shlex.split(command)
-            except ValueError:
+                argv = goshlex.split(command)
+            except goshlex.SplitError:
                 continue  # command-unparseable reports it
             if argv:
                 out[name] = argv

@@ -104,22 +104,65 @@ def failure_diagnostic(failure: ReadFailure, shown: str, kind: str, text: str = 
 
 # -- the Dockerfile of a fly.toml ------------------------------------------------------------
 
-def dockerfile_of(flytoml_data: dict[str, Any], directory: Path) -> tuple[Path | None, bool]:
-    """The Dockerfile a fly.toml builds, and whether fly.toml names it explicitly.
+@dataclass(frozen=True)
+class BuildSource:
+    """What `fly deploy` builds for a fly.toml, as far as the files can tell.
 
-    `[build] dockerfile` (relative to fly.toml's directory) if set; no Dockerfile when the app
-    deploys a ready image or uses a buildpack builder; else `Dockerfile` beside fly.toml.
+    ``path``: the local Dockerfile (existing or not); ``named``: `[build] dockerfile` names it;
+    ``remote``: a Dockerfile URL flyctl fetches; ``invalid_url``: a value flyctl refuses as a URL.
     """
+
+    path: Path | None
+    named: bool = False
+    remote: str | None = None
+    invalid_url: bool = False
+
+
+def build_source(flytoml_data: dict[str, Any], directory: Path) -> BuildSource:
+    """The Dockerfile a fly.toml builds, resolved as flyctl resolves it.
+
+    A pre-built `[build] image` is deployed as it is, and a buildpack `builder` runs before the
+    Dockerfile builder (superfly/flyctl internal/command/deploy/deploy_build.go `determineImage`,
+    internal/build/imgsrc/resolver.go `BuildImage`): no Dockerfile then. `[build] dockerfile` is
+    joined to fly.toml's directory with Go's filepath.Join (`resolveDockerfilePath`), so a leading
+    slash does not make it absolute: "/other/Dockerfile" is other/Dockerfile beside fly.toml. An
+    http(s) URL is fetched by flyctl; a value that only starts like one is an error there. Without
+    a name, flyctl takes `Dockerfile`, then `dockerfile` (imgsrc/docker.go `ResolveDockerfile`).
+    """
+    from flyconf import dockerfileurl
+
     build = flytoml_data.get("build")
     build = build if isinstance(build, dict) else {}
+
+    def given(key: str) -> bool:
+        return isinstance(build.get(key), str) and bool(build.get(key))
+
+    if given("image") or given("builder") or (isinstance(build.get("buildpacks"), list) and build["buildpacks"]):
+        return BuildSource(None)
     named = build.get("dockerfile")
-    if isinstance(named, str) and named.strip():
-        if "://" in named:
-            return None, True  # a URL: nothing local to check
-        return (directory / named), True
-    if any(isinstance(build.get(k), str) and build.get(k) for k in ("image", "builder", "builtin")) or build.get("buildpacks"):
-        return None, False
-    return directory / "Dockerfile", False
+    if isinstance(named, str) and named:
+        if dockerfileurl.is_url(named):
+            return BuildSource(None, named=True, remote=named)
+        if dockerfileurl.looks_like_url(named):
+            return BuildSource(None, named=True, invalid_url=True)
+        return BuildSource(go_join(directory, named), named=True)
+    if given("builtin"):
+        return BuildSource(None)
+    default = directory / "Dockerfile"
+    if not default.is_file() and (directory / "dockerfile").is_file():
+        default = directory / "dockerfile"
+    return BuildSource(default)
+
+
+def go_join(directory: Path, name: str) -> Path:
+    """Go's filepath.Join(directory, name): every element relative, the result cleaned lexically."""
+    return Path(posixpath.normpath(posixpath.join(str(directory), name.lstrip("/"))))
+
+
+def dockerfile_of(flytoml_data: dict[str, Any], directory: Path) -> tuple[Path | None, bool]:
+    """The local Dockerfile a fly.toml builds, and whether fly.toml names it explicitly."""
+    source = build_source(flytoml_data, directory)
+    return source.path, source.named
 
 
 # -- start scripts -----------------------------------------------------------------------------
@@ -262,25 +305,27 @@ def app_for(flytoml: FlyToml, path: Path, ws: Workspace) -> tuple[App, list[Diag
     findings: list[Diagnostic] = []
     directory = path.parent
     data = flytoml.data
-    dockerfile_path, named = dockerfile_of(data, directory)
+    source = build_source(data, directory)
     dockerfile = None
-    if dockerfile_path is not None:
-        if dockerfile_path.is_file():
-            loaded = ws.load(dockerfile_path, DOCKERFILE)
+    # (A malformed URL needs no files: rules/dockerfile.py `check_dockerfile_url` reports it.)
+    if source.path is not None:
+        if source.path.is_file():
+            loaded = ws.load(source.path, DOCKERFILE)
             findings.extend(loaded.findings)
             dockerfile = loaded.doc
-        elif named:
+        elif source.named:
             named_path = data["build"]["dockerfile"]
-            absolute = named_path.startswith("/")
+            leading = named_path.startswith("/")
+            where = display(source.path)
             findings.append(DOCKERFILE_MISSING.diagnostic(
                 flytoml, flytoml.value_span(("build", "dockerfile")),
-                f"`[build] dockerfile` names {named_path}, which does not exist"
-                + (" (an absolute path is used as it is, on the machine that deploys)" if absolute
+                f"`[build] dockerfile` names {named_path}, which does not exist: flyctl looks for {where}"
+                + (f" (a leading `/` is still relative to the directory of {path.name})" if leading
                    else f" (paths are relative to the directory of {path.name})"),
-                hint=f'write the path relative to {path.name}, e.g. `dockerfile = "{named_path.lstrip("/")}"`'
-                if absolute else "fix the path, or remove the key to use ./Dockerfile",
+                hint="fix the path, or remove the key to use ./Dockerfile",
             ))
     app = App(flytoml, directory=directory, dockerfile=dockerfile)
+    app.remote_dockerfile = source.remote  # fetched by flyctl at deploy: the image checks are skipped
     app.read_document = ws.document
     attach_scripts(app, ws, findings)
     return app, findings

@@ -99,7 +99,10 @@ def build_parser() -> "argparse.ArgumentParser":
     how.add_argument("--migrate", metavar="CMD", help="any other migration command line")
     ep.add_argument("--database", metavar="PATH", help="the SQLite file (default: from DATABASE_URL etc. in [env])")
     ep.add_argument("--volume", metavar="PATH", help="the volume's mount destination (default: from [mounts])")
-    ep.add_argument("--run-as", metavar="USER", help="chown the volume to USER and run the rest as USER")
+    ep.add_argument("--run-as", metavar="USER",
+                    help="for an image that starts as root and drops privileges: give the volume to USER (chown), "
+                         "then migrate and run the server as USER. Leave it out when the Dockerfile sets a "
+                         "non-root USER: Fly gives a new volume to that user, and the wrapper changes no owner")
     ep.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
                     help="time limit for the migration (default: 300; 0: none)")
     ep.add_argument("--backups", type=int, default=0, metavar="N", help="back the database up first, keeping N")
@@ -190,6 +193,8 @@ def _lint(args: "argparse.Namespace") -> int:
         sources.update(report.sources)
         for skipped in report.skipped:
             print(f"flyconf: warning: {skipped}: not a fly.toml or a Dockerfile; skipped", file=sys.stderr)
+        for note in report.notes:
+            print(f"flyconf: warning: {note}", file=sys.stderr)
 
     if args.statistics:
         text = _statistics(report.diagnostics)

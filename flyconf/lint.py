@@ -17,7 +17,7 @@ from flyconf.assemble import (
     sibling_app,
 )
 from flyconf.diagnostics import Diagnostic
-from flyconf.discover import discover, kind_of
+from flyconf.discover import Skipped, discover, kind_of
 from flyconf.sources.base import Document, ReadFailure, decode, display
 from flyconf.sources.flytoml import FlyToml
 
@@ -58,6 +58,8 @@ class Report:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # named explicitly but not a kind flyconf lints
+    # What a directory walk did not enter, and why: "path: a symbolic link ... not followed".
+    notes: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)  # display path -> text, for reporters
 
 
@@ -115,7 +117,9 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
     report = Report()
     ws = Workspace()
     found: list[Diagnostic] = []
-    targets = list(discover(paths))
+    walk_notes: list[Skipped] = []
+    targets = list(discover(paths, walk_notes))
+    report.notes = [f"{display(n.path)}: {n.reason}" for n in walk_notes]
     consumed: set[Path] = set()  # Dockerfiles already linted as part of an app
     explicit_dockerfiles: list[Path] = []
 

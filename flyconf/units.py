@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -70,31 +72,165 @@ def _num(x: float) -> str:
     return f"{x:.3f}".rstrip("0").rstrip(".")
 
 
-# docker/go-units FromHumanSize: decimal units; flyctl takes a plain integer string as-is in its unit.
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$")
-_DECIMAL = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15}
+# -- sizes ---------------------------------------------------------------------------------------
+#
+# flyctl reads sizes with helpers.ParseSize (superfly/flyctl helpers/units.go): a string that
+# Go's strconv.Atoi accepts is already in the target unit (GB for mounts, MB for memory); anything
+# else goes to docker/go-units v0.5.0 (flyctl's go.mod), FromHumanSize (decimal) for mounts and
+# RAMInBytes (binary) for memory, and the bytes are divided by the unit, truncating. Numbers
+# written in fly.toml are first turned into text with Go's %v (internal/appconfig/patches.go
+# castToString), so `initial_size = 1.5` is the string "1.5": 1.5 bytes, not 1.5 GB.
+
+_GO_INT = re.compile(r"^[+-]?[0-9]+$")
+_GO_DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+_GO_HEX = re.compile(r"^[+-]?0[xX](_?[0-9a-fA-F])*(\.([0-9a-fA-F](_?[0-9a-fA-F])*)?)?[pP][+-]?[0-9]+$")
+_GO_SPECIAL = re.compile(r"^[+-]?(inf|infinity|nan)$", re.I)
+_DECIMAL_UNITS = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15}
+_BINARY_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
+_INT64_MAX = 2**63 - 1
+
+
+def go_parse_float(text: str) -> float | None:
+    """Go's strconv.ParseFloat(text, 64), or None where it fails (including out of range)."""
+    if _GO_SPECIAL.match(text):
+        return float(text.lower().lstrip("+").replace("infinity", "inf"))
+    try:
+        if _GO_DECIMAL.match(text):
+            value = float(text)
+        elif _GO_HEX.match(text):
+            value = float.fromhex(text.replace("_", ""))
+        else:
+            return None
+    except (ValueError, OverflowError):
+        return None
+    return None if math.isinf(value) else value
+
+
+def go_value_text(value: object) -> str | None:
+    """A TOML value as flyctl's castToString writes it (Go's %v), or None for tables, lists and dates."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _go_g(value)
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def _go_g(value: float) -> str:
+    """Go's %v of a float64 (strconv 'g' with the shortest precision): exponent form when the exponent
+    is < -4 or >= 6, so 1000000.0 is "1e+06"."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    sign = "-" if value < 0 else ""
+    digits, exp = _shortest(abs(value))
+    if exp < -4 or exp >= 6:
+        mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{sign}{mantissa}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if exp < 0:
+        return f"{sign}0.{'0' * (-exp - 1)}{digits}"
+    if len(digits) <= exp + 1:
+        return sign + digits + "0" * (exp + 1 - len(digits))
+    return f"{sign}{digits[:exp + 1]}.{digits[exp + 1:]}"
+
+
+def _shortest(value: float) -> tuple[str, int]:
+    """The shortest decimal digits that round-trip ``value`` (Python's repr agrees with Go here),
+    and the exponent of the first digit."""
+    mantissa, _, exponent = f"{value!r}".lower().partition("e")
+    whole, _, frac = mantissa.partition(".")
+    frac = frac.rstrip("0")
+    digits = (whole + frac).lstrip("0")
+    exp = int(exponent or 0) + len(whole.lstrip("0")) - 1 if whole.strip("0") else \
+        int(exponent or 0) - (len(frac) - len(frac.lstrip("0"))) - 1
+    return digits.rstrip("0") or "0", exp
+
+
+def go_units_bytes(text: str, binary: bool) -> int | str:
+    """docker/go-units v0.5.0 parseSize: the number of bytes, or go-units' error text."""
+    sep = max(text.rfind(c) for c in "0123456789. ")
+    if sep == -1:
+        return f"invalid size: '{text}'"
+    if text[sep] == " ":
+        num, sfx = text[:sep], text[sep + 1 :]
+    else:
+        num, sfx = text[: sep + 1], text[sep + 1 :]
+    size = go_parse_float(num)
+    if size is None:
+        return f'strconv.ParseFloat: parsing "{num}": invalid syntax'
+    if size < 0:
+        return f"invalid size: '{text}'"
+    if sfx:
+        units = _BINARY_UNITS if binary else _DECIMAL_UNITS
+        low = sfx.lower()
+        bad = f"invalid suffix: '{low}'"
+        if len(sfx) > 3:
+            return f"invalid suffix: '{sfx}'"
+        if low[0] == "b":
+            if len(low) > 1:
+                return bad
+        elif low[0] in units:
+            if (len(low) == 2 and low[1] != "b") or (len(low) == 3 and low[1:] != "ib"):
+                return bad
+            size *= units[low[0]]
+        else:
+            return bad
+    if math.isnan(size) or math.isinf(size) or size > _INT64_MAX:
+        return f"invalid size: '{text}' is out of range"  # Go's float-to-int64 conversion is undefined here
+    return int(size)
+
+
+@dataclass(frozen=True)
+class Size:
+    """A size as flyctl reads it: ``amount`` in the target unit (GB or MB), or ``error``."""
+
+    amount: int | None
+    error: str | None = None
+
+
+def flyctl_size(value: object, unit: int, binary: bool) -> Size | None:
+    """A fly.toml size value read as helpers.ParseSize reads it; None for values that are not sizes at all
+    (tables, lists: the schema rules report those)."""
+    text = go_value_text(value)
+    if text is None or isinstance(value, bool):
+        return None
+    if _GO_INT.match(text):
+        number = int(text)
+        if abs(number) > _INT64_MAX:
+            return Size(None, f'strconv.Atoi: parsing "{text}": value out of range')
+        return Size(number)
+    result = go_units_bytes(text, binary)
+    if isinstance(result, str):
+        return Size(None, "invalid size: " + result)
+    return Size(result // unit)
+
+
+GB = 10**9
+MIB = 2**20
+
+
+def mount_size(value: object) -> Size | None:
+    """A mount size in whole GB (initial_size, auto_extend_size_*), decimal units, truncated.
+
+    An integer, or a string of digits, is already GB. ``"10GiB"`` is still 10 x 10^9 bytes (flyctl
+    uses the decimal parser for mounts), so it is 10; ``"1500MB"`` is 1; ``"999MB"`` is 0;
+    ``"10Gi"`` is an error (go-units: "invalid suffix: 'gi'").
+    """
+    return flyctl_size(value, GB, binary=False)
 
 
 def mount_size_gb(value: object) -> int | None:
-    """A mount size in whole GB as flyctl computes it (decimal units, truncated), or None if unparseable.
+    """:func:`mount_size` as a number of GB, or None when flyctl cannot read it."""
+    size = mount_size(value)
+    return size.amount if size is not None else None
 
-    An integer, or a string of digits, is already GB. ``"10GiB"`` is still 10 x 10^9 bytes
-    (flyctl uses the decimal parser for mounts), so it is 10; ``"1500MB"`` is 1; ``"999MB"`` is 0.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return int(text)
-    m = _SIZE.match(text)
-    if m is None:
-        return None
-    number = float(m.group(1))
-    unit = (m.group(2) or "").lower()
-    return int(number * _DECIMAL[unit] // 10**9)
+
+def memory_size(value: object) -> Size | None:
+    """`[[vm]] memory` (and `release_command_vm.memory`) in MB: binary units (RAMInBytes), truncated."""
+    return flyctl_size(value, MIB, binary=True)

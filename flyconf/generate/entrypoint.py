@@ -46,7 +46,8 @@ TEMPLATE_NAME = "fly-entrypoint.sh.j2"
 EXIT_CODES: dict[int, str] = {
     64: "no server command was given (use the script as ENTRYPOINT and the server as CMD)",
     67: "the user to run as (run_as) does not exist in the image",
-    73: "cannot create the database directory or the lock file, or chown, on the volume",
+    73: "the volume is not writable by the (non-root) user, or cannot create the database directory or the lock "
+        "file, or chown, on the volume",
     74: "the backup before migrating failed",
     75: "another process held the migration lock longer than lock_timeout",
     77: "started as root to run as another user, but none of setpriv, su-exec or gosu could switch to it",
@@ -66,7 +67,11 @@ class EntrypointOptions:
     ``volume`` and ``database`` are absolute paths; ``database`` must be on the
     volume.  ``migrate`` is a shell command line, run with ``sh -c``.
     ``groups`` are the process groups that mount the volume (empty: every group
-    migrates).  ``run_as`` is the user to drop to when started as root.
+    migrates).  ``run_as`` is the user to drop to when started as root: for an
+    image that starts as root and drops privileges (it gives the volume to the
+    user, then drops).  Leave it None when the Dockerfile sets a non-root USER:
+    Fly gives a new volume to that user, and the wrapper only checks that it
+    can write there.
     ``timeout`` limits the migration (None: no limit), ``lock_timeout`` the wait
     for the lock, both in seconds.  ``backups`` is how many backups to keep (0:
     none).  ``preset`` only names the preset in the header comment.

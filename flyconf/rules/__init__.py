@@ -13,6 +13,7 @@ from flyconf import suppress  # noqa: F401  (declares invalid-suppression)
 from flyconf.rules import (  # noqa: F401
     dockerfile,
     files,
+    machines,
     mounts,
     processes,
     schema,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any, Iterator
 
@@ -19,7 +20,8 @@ DOCKERFILE_SYNTAX = declare(
     """
     `fly deploy` builds the image with BuildKit; a Dockerfile it cannot parse
     fails the build before anything else is checked. flyconf reads Dockerfiles
-    with BuildKit's own parser, so what it rejects, the build rejects. The
+    with BuildKit's own parser (moby/buildkit frontend/dockerfile/parser, via
+    the `dockerfile` package), so what it rejects, the build rejects. The
     finding points at the faulty instruction.
     """,
     bad="FROM node:20\nRUN <<EOF\nnpm ci\n",
@@ -29,11 +31,19 @@ DOCKERFILE_SYNTAX = declare(
 
 DOCKERFILE_MISSING = declare(
     "FC702", "dockerfile-missing", "error",
-    "`[build] dockerfile` names a file that does not exist.",
+    "`[build] dockerfile` names a file that does not exist, or a malformed URL.",
     """
-    `dockerfile` in `[build]` is resolved relative to the directory of
-    fly.toml. When the file is not there, `fly deploy` fails (or, worse, a
-    different build strategy is chosen).
+    flyctl joins `[build] dockerfile` to the directory of fly.toml with Go's
+    filepath.Join (superfly/flyctl internal/command/deploy/deploy_build.go,
+    `resolveDockerfilePath`), so a leading `/` does not make the path
+    absolute: `"/docker/Dockerfile"` is docker/Dockerfile beside fly.toml. When
+    that file is not there, the build fails with "dockerfile '...' not found"
+    (internal/build/imgsrc/dockerfile_builder.go). An http(s) URL is a remote
+    Dockerfile that flyctl downloads (flyconf does not, and skips the image
+    checks); a value that starts with `http:` or `https:` but is not a valid
+    URL stops the deploy with "invalid Dockerfile URL". `[build] image` or a
+    buildpack `builder` takes precedence over the Dockerfile, so the key is not
+    checked then.
     """,
     bad='[build]\ndockerfile = "Dockerfile.production"   # the file is docker/Dockerfile.production\n',
     good='[build]\ndockerfile = "docker/Dockerfile.production"\n',
@@ -50,6 +60,9 @@ CMD_SHELL_FORM = declare(
     server never gets it, cannot shut down cleanly, and is killed after
     `kill_timeout`. The same holds for `["sh", "-c", "migrate && serve"]`.
     Use the exec (JSON) form, or a wrapper script that ends in `exec "$@"`.
+    Sources: Docker's Dockerfile reference (CMD and ENTRYPOINT, shell and exec
+    form); Fly's docs, reference/configuration (`kill_signal`,
+    `kill_timeout`).
     """,
     bad='CMD npm run start\n',
     good='CMD ["npm", "run", "start"]\n',
@@ -63,6 +76,10 @@ ENTRYPOINT_IGNORES_CMD = declare(
     A shell-form ENTRYPOINT runs `/bin/sh -c "<entrypoint>"` and drops every
     argument, so CMD, and the `[processes]` commands in fly.toml that replace
     it, are silently ignored: every process group runs the same thing.
+    Sources: Docker's Dockerfile reference (ENTRYPOINT: "the shell form
+    prevents any CMD command line arguments from being used"); flyctl passes
+    a `[processes]` command as the Machine's cmd (superfly/flyctl
+    internal/appconfig/processgroups.go `InitCmd`).
     """,
     bad='ENTRYPOINT /app/docker-entrypoint.sh\nCMD ["node", "server.js"]\n',
     good='ENTRYPOINT ["/app/docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n',
@@ -77,7 +94,9 @@ BUILD_TIME_MIGRATION = declare(
     inside the image. At run time the volume is mounted over that directory
     (or the file lives on the root file system, which is rebuilt on every
     deploy), so the real database on each Machine is never migrated. Migrate
-    at start-up instead, before the server starts.
+    at start-up instead, before the server starts. Source: Fly's docs (Rails
+    guide: the build step has no volumes or databases; Fly Volumes: a volume
+    is mounted when the Machine starts).
     """,
     bad='RUN npx prisma migrate deploy\nCMD ["npm", "start"]\n',
     good='ENTRYPOINT ["/app/bin/fly-entrypoint"]   # migrates, then execs CMD\nCMD ["npm", "start"]\n',
@@ -91,8 +110,10 @@ PORT_MISMATCH = declare(
     Fly's proxy sends traffic to `internal_port`. If the server listens
     elsewhere (an explicit `--port`/`--bind`/`-p` on the start command, `PORT`
     in the environment, or the image's EXPOSE), health checks fail and every
-    request gets a 502. fly.toml `[env] PORT` overrides the Dockerfile's `ENV
-    PORT`.
+    request gets a 502 (Fly's docs, reference/configuration `internal_port`).
+    fly.toml `[env] PORT` overrides the Dockerfile's `ENV PORT`. It is a
+    warning (and only information when EXPOSE is the only evidence): flyconf
+    reads the start command, not the server's code.
     """,
     bad='# fly.toml\n[http_service]\ninternal_port = 8080\n\n# Dockerfile\nENV PORT=3000\n',
     good='# fly.toml\n[http_service]\ninternal_port = 3000\n\n# Dockerfile\nENV PORT=3000\n',
@@ -101,17 +122,28 @@ PORT_MISMATCH = declare(
 
 VOLUME_NOT_WRITABLE = declare(
     "FC707", "volume-not-writable", "warning",
-    "The image runs as a non-root USER, but a fresh Fly volume is owned by root.",
+    "The image starts as root and its start command drops to another user without giving that user the volume.",
     """
-    A new Fly volume's root directory belongs to root. When the final USER is
-    not root, the app cannot create its database on the volume unless
-    something changes ownership at run time: a start script that runs as root,
-    chowns the mount and then drops privileges. A `chown` in a RUN step does
-    not help: it changes the directory in the image, which the volume hides
-    when it is mounted.
+    When Fly mounts a new, empty volume it makes it owned by the user the
+    image starts as: the Machine's boot log reads `Mounting /dev/vdc at /data
+    w/ uid: 1000, gid: 1000 and chmod 0755` for an image with `USER 1000`. So
+    a non-root `USER` can write its volume. An image that starts as root (no
+    USER, or `USER root`) gets a volume owned by root; if its start script then
+    drops privileges (`gosu`, `su-exec`, `setpriv --reuid`, `su -c`,
+    `runuser`, `chpst -u`, `s6-setuidgid`) the server runs as a user who
+    cannot write there, unless the script changes the owner (`chown`) of the
+    mount first (fly-apps/dockerfile-rails#35, where `--swap` made the image
+    start as root). A `chown` in a RUN step does not help: it changes the
+    directory in the image, which the volume hides.
+
+    flyconf cannot see the volume itself. A volume keeps its owner when the
+    image later changes USER: one created while the image ran as root stays
+    root's after a USER is added, and the reverse. It is a warning because the
+    user the script drops to may not be the one that writes the volume.
     """,
-    bad='RUN mkdir /data && chown node /data\nUSER node\n',
-    good='# run as root; the entrypoint chowns /data, then drops to `node`\nENTRYPOINT ["/app/bin/fly-entrypoint"]\n',
+    bad='# Dockerfile (no USER)\nENTRYPOINT ["/app/docker-entrypoint"]\n# docker-entrypoint\nexec gosu rails "$@"\n',
+    good=('# docker-entrypoint\nchown -R rails:rails /data\nexec gosu rails "$@"\n'
+          '# or: USER rails in the Dockerfile, and no privilege drop\n'),
     family="dockerfile",
 )
 
@@ -121,16 +153,39 @@ DOCKERFILE_VOLUME = declare(
     """
     Fly ignores VOLUME: data written there lives on the Machine's root file
     system and is lost on every deploy and restart, unless a `[mounts]`
-    section puts a Fly volume at the same path. The finding is a warning when
-    the path differs from every mount destination.
+    section puts a Fly volume at the same path (Fly's docs: persistent
+    storage comes from volumes declared in `[mounts]`; flyctl's Machine config
+    has no field for VOLUME, superfly/flyctl internal/appconfig/machines.go
+    `updateMachineConfig` sets mounts from `[mounts]` only). The finding is a
+    warning when the path differs from every mount destination.
     """,
     bad='# Dockerfile\nVOLUME /data\n# fly.toml has no [mounts]\n',
     good='# fly.toml\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
     family="dockerfile",
 )
 
-_ROOT_USERS = {"root", "0", "0:0", "root:root", "0:root", "root:0"}
 _COMPOUND = re.compile(r"&&|\|\||;|\n|(?<![|&])\|(?![|&])")
+
+
+@check("app")
+def check_dockerfile_url(app: App) -> Iterator[Diagnostic]:
+    """`[build] dockerfile` that starts like a URL but is not one (flyctl: "invalid Dockerfile URL")."""
+    from pathlib import Path
+
+    from flyconf import dockerfileurl
+    from flyconf.assemble import build_source
+
+    named = app.build.get("dockerfile")
+    if not (isinstance(named, str) and dockerfileurl.looks_like_url(named)):
+        return
+    if build_source(app.data, app.directory or Path(".")).invalid_url:  # (an image or builder would win)
+        doc = app.fly
+        yield DOCKERFILE_MISSING.diagnostic(
+            doc, doc.value_span(("build", "dockerfile")),
+            "`[build] dockerfile` starts like a URL but is not a valid http(s) URL: flyctl stops with "
+            "\"invalid Dockerfile URL\"",
+            hint="write a full URL such as https://example.com/path/Dockerfile, or a path relative to fly.toml",
+        )
 
 
 @check("image")
@@ -453,28 +508,184 @@ def _listening_port(app: App, group: str, env: dict[str, str]) -> tuple[int, str
 
 # -- volume ownership --------------------------------------------------------------------------------
 
+# Programs that run the rest of their arguments as another user.
+_DROPPERS = {"gosu", "su-exec", "setpriv", "su", "runuser", "chpst", "s6-setuidgid"}
+# Words that run the command after them (the drop may be behind them).
+_PREFIXES = {"exec", "command", "nohup", "tini", "dumb-init", "catatonit", "sudo", "doas"}
+
+
+def _dropped_to(argv: list[str]) -> tuple[str, int] | None:
+    """The user a privilege-dropping command switches to, and the index of the word naming the program.
+
+    None when the command drops nothing, or to a user flyconf cannot read (a variable)."""
+    i = 0
+    while i < len(argv) and (argv[i] in _PREFIXES or argv[i].startswith("-") and i and argv[i - 1] in _PREFIXES):
+        i += 1
+    if i >= len(argv):
+        return None
+    prog = posixpath.basename(argv[i])
+    args = argv[i + 1 :]
+    user: str | None = None
+    if prog in ("gosu", "su-exec", "s6-setuidgid"):
+        user = args[0] if args else None
+    elif prog == "setpriv":
+        user = _option_value(args, ("--reuid", "--ruid", "--euid"))
+    elif prog == "chpst":
+        user = _option_value(args, ("-u", "-U"))
+        user = user.lstrip(":") if user else None
+    elif prog in ("su", "runuser"):
+        user = _option_value(args, ("-u", "--user")) if prog == "runuser" else None
+        if user is None:
+            user, rest = _su_user(args)
+            command = any(a in ("-c", "--command") or a.startswith("--command=") or
+                          (a.startswith("-") and not a.startswith("--") and a.endswith("c")) for a in args)
+            if not command and not rest:
+                return None  # `su rails`: an interactive shell, not the server (`su rails "$0" "$@"` runs one)
+    else:
+        return None
+    if not user or "$" in user or "`" in user:
+        return None
+    if user.split(":")[0] in ("root", "0"):
+        return None
+    return user, i
+
+
+def _option_value(args: list[str], names: tuple[str, ...]) -> str | None:
+    for j, a in enumerate(args):
+        for name in names:
+            if a == name and j + 1 < len(args):
+                return args[j + 1]
+            if a.startswith(name + "=") and name.startswith("--"):
+                return a.split("=", 1)[1]
+            if not name.startswith("--") and a.startswith(name) and len(a) > len(name):
+                return a[len(name):]
+    return None
+
+
+def _su_user(args: list[str]) -> tuple[str, list[str]]:
+    """The user of `su [options] [-] [user [args]]` (root when none is named), and the arguments after it."""
+    takes_value = {"-c", "--command", "-s", "--shell", "-g", "--group", "-G", "--supp-group", "-w",
+                   "--whitelist-environment"}
+    j = 0
+    while j < len(args):
+        a = args[j]
+        if a == "--":
+            j += 1
+            break
+        if a == "-":
+            j += 1
+            continue
+        if a in takes_value:
+            j += 2
+            continue
+        if a.startswith("-"):
+            j += 1
+            continue
+        return a, args[j + 1:]
+    return (args[j], args[j + 1:]) if j < len(args) else ("root", [])
+
+
+def _runs_as_root(app: App) -> bool | None:
+    """True when the image starts as root, False when as another user, None when flyconf cannot tell."""
+    if app.image.user is None:
+        return True
+    user = app.image.user[0].strip()
+    if "$" in user or not user:
+        return None
+    return user.split(":")[0] in ("root", "0")
+
+
+def _related(path: str, dests: list[str]) -> bool:
+    """A path that is a mount destination, a directory above one, or inside one."""
+    if not path.startswith("/"):
+        return True  # relative to a working directory flyconf may not know: assume it is the volume
+    return any(is_under(path, d) or is_under(d, path) for d in dests)
+
+
+def _owner_fixed(commands: list[Any], dests: list[str]) -> bool:
+    """Whether one of ``commands`` changes the owner or mode of the volume (or of a path flyconf cannot read)."""
+    for cmd in commands:
+        words = [w.value if w.literal else None for w in cmd.argv]
+        names = [w for w in words if w is not None]
+        while words and words[0] in ("sudo", "doas", "exec", "command"):
+            words = words[1:]
+        if not words:
+            continue
+        prog = posixpath.basename(words[0]) if words[0] is not None else None
+        if prog in ("find", "xargs") and any(n in ("chown", "chmod", "chgrp") for n in names[1:]):
+            return True
+        if prog in ("chown", "chmod", "chgrp"):
+            operands = [w for w in words[1:] if w is None or not w.startswith("-")][1:]  # after OWNER or MODE
+            if any(w is None or _related(w, dests) for w in operands):
+                return True
+        if prog == "install" and any(n in ("-o", "--owner") or (n or "").startswith("--owner=") for n in names):
+            return True
+    return False
+
+
 def _not_writable(app: App) -> Iterator[Diagnostic]:
-    df, image = app.dockerfile, app.image
-    mounts = [m for m in app.entries("mounts") if isinstance(m.get("destination"), str)]
-    if not mounts or image.user is None:
+    """A root image whose start command drops to another user who is not given the volume first."""
+    if app.uses_litefs or _runs_as_root(app) is not True:
+        return  # a non-root USER gets a volume of its own (Fly chowns a new volume to the image's user)
+    mounted = app.mounted_groups()
+    if not mounted:
         return
-    user, ins = image.user
-    if user.strip() in _ROOT_USERS or app.uses_litefs:
+    dests = [m.get("destination") for g in mounted for m in app.mounts_of(g)
+             if isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")]
+    if not dests:
         return
-    dests = [m.get("destination") for m in mounts]
+    every_script_command = [c for script in app.scripts for c in script.commands()]
+    df = app.dockerfile
+    run_chown = next((r for r in df.instructions if r.cmd == "RUN" and re.search(r"\bch(own|mod)\b", r.shell_text)
+                      and any(d in r.shell_text for d in dests)), None)
+    note = (f"; the `chown` on line {run_chown.start_line} of {df.display_path} changes the directory in the image, "
+            "which the volume hides" if run_chown is not None else "")
+    dest_text = ", ".join(sorted(set(dests)))
+
+    def message(user: str, how: str) -> str:
+        return (f"the image starts as root, so Fly gives a new volume ({dest_text}) to root, and {how} drops to "
+                f"`{user}` without changing the volume's owner first: `{user}` cannot write it{note}")
+
+    def hint(user: str) -> str:
+        return (f"change the owner before dropping (`chown -R {user} {dests[0]}`), or set `USER {user}` in the "
+                "Dockerfile and drop nothing (Fly then gives a new volume to that user)")
+
     for script in app.scripts:
-        if re.search(r"\bsudo\b[^\n]*\bchown\b", script.text):
-            return  # the script changes ownership with sudo
-    build_chown = [r for r in df.instructions if r.cmd == "RUN" and "chown" in r.shell_text
-                   and any(d in r.shell_text for d in dests)]
-    note = ""
-    if build_chown:
-        note = (f"; the `chown` on line {build_chown[0].start_line} changes the directory in the image, which the "
-                "volume hides when it is mounted")
-    yield VOLUME_NOT_WRITABLE.diagnostic(
-        df, df.token_span(ins, user),
-        f"the image runs as `{user}`, but the volume at {', '.join(dests)} is owned by root when it is created, so "
-        f"`{user}` cannot write there{note}",
-        hint="start as root and change ownership at run time before dropping privileges (`flyconf generate "
-             f"entrypoint --run-as {user.split(':')[0]}` writes such a wrapper)",
-    )
+        commands = script.commands()
+        for k, cmd in enumerate(commands):
+            argv = [w.value if w.literal else "$" for w in cmd.argv]
+            found = _dropped_to(argv)
+            if found is None:
+                continue
+            user, index = found
+            earlier = commands[:k] + [c for other in app.scripts if other is not script for c in other.commands()]
+            if _owner_fixed(earlier, dests):
+                continue
+            word = cmd.argv[index]
+            yield VOLUME_NOT_WRITABLE.diagnostic(script, word.span, message(user, f"`{word.value}` here"),
+                                                 hint=hint(user))
+            return
+    if _owner_fixed(every_script_command, dests):
+        return
+    image = app.image
+    for ins in (image.entrypoint, image.cmd):
+        if ins is None or not ins.json:
+            continue
+        found = _dropped_to(list(ins.value))
+        if found is not None:
+            user, index = found
+            yield VOLUME_NOT_WRITABLE.diagnostic(df, df.token_span(ins, ins.value[index]),
+                                                 message(user, f"{ins.cmd} `{ins.value[index]}`"), hint=hint(user))
+            return
+    doc = app.fly
+    for group, argv in app.process_argv.items():
+        if group not in mounted:
+            continue
+        found = _dropped_to(argv)
+        if found is not None:
+            user, index = found
+            command, path = app.process_commands[group]
+            yield VOLUME_NOT_WRITABLE.diagnostic(
+                doc, doc.value_span(path), message(user, f"process group `{group}`'s command `{argv[index]}`"),
+                hint=hint(user))
+            return

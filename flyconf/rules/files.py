@@ -24,9 +24,11 @@ TOML_SYNTAX = declare(
     "fly.toml is not valid TOML, not UTF-8 text, or is binary.",
     """
     flyctl cannot load a fly.toml that is not valid TOML: every `fly deploy`
-    fails before anything else is checked. The finding points at the line and
-    column of the fault; for a file that is not UTF-8 (or is binary), at the
-    first bad byte. flyctl itself reports only "row R column C" and stops.
+    fails before anything else is checked (superfly/flyctl
+    internal/appconfig/serde.go `unmarshalTOML`, with pelletier/go-toml). The
+    finding points at the line and column of the fault; for a file that is
+    not UTF-8 (or is binary), at the first bad byte. flyctl itself reports
+    only "row R column C" and stops.
     """,
     bad="""
     [http_service]
@@ -48,9 +50,10 @@ EMPTY_CONFIG = declare(
     "fly.toml has no settings at all.",
     """
     An empty fly.toml (or one with only comments) deploys nothing useful:
-    flyctl needs at least the app name (`app`, or `-a` on every command), and
-    without `[http_service]` or `[[services]]` the app gets no public ports.
-    Usually the file was truncated by mistake.
+    flyctl needs at least the app name (`app`, or `-a` on every command;
+    superfly/flyctl internal/command/command.go `RequireAppName`), and without
+    `[http_service]` or `[[services]]` the app gets no public ports. Usually
+    the file was truncated by mistake.
     """,
     bad="# fly.toml\n",
     good='app = "my-app"\nprimary_region = "ams"\n\n[http_service]\ninternal_port = 8080\n',

@@ -8,20 +8,23 @@ import re
 from typing import Iterator
 
 from flyconf.app import App, Entry
-from flyconf.diagnostics import Diagnostic
+from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.registry import check, declare
 from flyconf.suggest import did_you_mean
-from flyconf.units import mount_size_gb
+from flyconf.units import mount_size
 
 DEST_NOT_ABSOLUTE = declare(
-    "FC201", "mount-destination-not-absolute", "error",
-    "A mount's destination is relative or empty.",
+    "FC201", "mount-destination-not-absolute", "warning",
+    "A mount's destination is relative, empty or missing.",
     """
-    `destination` is where the volume appears inside the Machine, and it must be
-    an absolute path. flyctl does not check it; the platform rejects the Machine
-    at deploy, or the volume ends up somewhere the app never looks, and the data
-    the app writes stays on the root file system, which is rebuilt on every
-    deploy and restart.
+    `destination` is where the volume appears inside the Machine: an absolute
+    path such as `/data` in every example of Fly's docs (reference/configuration,
+    "The mounts section"). flyctl passes the value to the Machine as it is
+    (superfly/flyctl internal/appconfig/machines.go `updateMachineConfig`) and
+    does not check it. Where a relative or empty path ends up is not
+    documented, so this is a warning: most likely the app writes to a
+    directory that is not the volume, on the root file system that is rebuilt
+    on every deploy and restart.
     """,
     bad='[[mounts]]\nsource = "data"\ndestination = "data"\n',
     good='[[mounts]]\nsource = "data"\ndestination = "/data"\n',
@@ -32,11 +35,14 @@ DEST_RESERVED = declare(
     "FC202", "mount-destination-reserved", "error",
     "A mount's destination is `/` or a system directory, or two mounts of one group share it.",
     """
-    Mounting a volume over `/`, `/etc`, `/usr`, `/bin`, `/lib`, `/proc`, `/sys`,
-    `/dev` and similar hides what the image put there (or what the kernel
-    provides), and the Machine does not boot. Fly's documentation forbids `/`.
-    Two mounts of one process group on the same destination cannot both be
-    attached.
+    Fly's docs forbid `destination = "/"`, which holds the root file system
+    (docs: apps/volume-storage, "You can't mount a volume with destination
+    /"): an error. Mounting over `/etc`, `/usr`, `/bin`, `/lib`, `/proc`,
+    `/sys`, `/dev` and similar hides what the image put there (or what the
+    kernel provides); that the Machine then fails is our reading, not a
+    documented rule, so those are warnings. Two mounts of one process group on
+    the same destination cannot both be attached (a Machine takes one volume:
+    "only 1 volume supported", superfly/flyctl#2625).
     """,
     bad='[[mounts]]\nsource = "data"\ndestination = "/"\n',
     good='[[mounts]]\nsource = "data"\ndestination = "/data"\n',
@@ -45,12 +51,16 @@ DEST_RESERVED = declare(
 
 VOLUME_NAME = declare(
     "FC203", "volume-name-invalid", "error",
-    "A volume name (`source`) is empty, too long, or has characters other than a-z, 0-9 and _.",
+    "A volume name (`source`) is empty, or has characters other than letters, digits and _.",
     """
-    Volume names may have only lowercase letters, digits and underscores, and
-    at most 30 characters (the platform's rule; flyctl does not check it, so
-    the mistake surfaces only when `fly volumes create` or the deploy fails).
-    `source` must name the volume exactly as it was created.
+    Fly's docs allow only alphanumeric characters and underscores in a volume
+    name (Fly Volumes, `fly volumes create`), and `source` must name the volume
+    exactly as it was created, so a hyphen or a dot is an error. flyctl does
+    not check the name (the mistake surfaces when `fly volumes create` or the
+    deploy fails). Upper-case letters and names over 30 characters are
+    warnings: the platform has been reported to refuse them (lower-case only,
+    at most 30 characters: fly-apps/terraform-provider-fly#213 and later
+    reports), which the docs do not say.
     """,
     bad='[[mounts]]\nsource = "my-app-data"\ndestination = "/data"\n',
     good='[[mounts]]\nsource = "my_app_data"\ndestination = "/data"\n',
@@ -61,9 +71,10 @@ MOUNT_UNKNOWN_GROUP = declare(
     "FC204", "mount-unknown-process-group", "error",
     "A mount's `processes` names a process group that is not defined.",
     """
-    flyctl silently drops unknown group names from `processes`, so a typo
-    leaves the group you meant without its volume: its Machines start with an
-    empty root file system instead.
+    flyctl silently drops unknown group names from `processes` when it splits
+    the config per group (superfly/flyctl internal/appconfig/processgroups.go
+    `Flatten`), so a typo leaves the group you meant without its volume: its
+    Machines start with an empty root file system instead.
     """,
     bad='[processes]\napp = "bin/server"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\nprocesses = ["web"]\n',
     good='[processes]\napp = "bin/server"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\nprocesses = ["app"]\n',
@@ -76,8 +87,10 @@ MULTIPLE_MOUNTS = declare(
     """
     After resolving which mounts apply to which group (a mount without
     `processes` applies to the default group), every group may have at most
-    one mount. flyctl checks this only under `fly deploy --process-groups`;
-    otherwise the platform rejects the deploy with "only 1 volume supported".
+    one mount. flyctl checks this only on a config split per group, under
+    `fly deploy --process-groups` (superfly/flyctl internal/appconfig/
+    validation.go `validateMounts`); otherwise the platform rejects the deploy
+    with "invalid config.mounts, only 1 volume supported" (superfly/flyctl#2625).
     """,
     bad='[[mounts]]\nsource = "data"\ndestination = "/data"\n\n[[mounts]]\nsource = "uploads"\ndestination = "/uploads"\n',
     good='[[mounts]]\nsource = "data"\ndestination = "/data"\n# keep uploads under /data/uploads\n',
@@ -88,10 +101,14 @@ MOUNT_SIZE = declare(
     "FC206", "mount-size-invalid", "error",
     "A mount's size settings are unparseable or out of range (initial_size, snapshot_retention, auto-extend).",
     """
-    `initial_size` must be at least 1 GB (flyctl reads sizes in decimal units and
-    truncates: "1500MB" is 1 GB, "999MB" is 0 and rejected). `snapshot_retention`
-    is 1 to 60 days. The auto-extend keys go together: threshold 50-99 percent,
-    increment 1-100 GB, limit 1-500 GB, all three or none.
+    flyctl checks these in `fly config validate` and `fly deploy` (superfly/flyctl
+    internal/appconfig/validation.go `validateMounts`). Sizes are read with
+    docker/go-units v0.5.0 in decimal units and truncated to whole GB
+    ("1500MB" is 1 GB, "999MB" is 0, "10Gi" is "invalid suffix: 'gi'"), a
+    string of digits or an integer being GB already; `initial_size` must come
+    to at least 1 GB. `snapshot_retention` is 1 to 60 days. Auto-extend needs a
+    threshold of 50-99 percent and an increment of 1-100 GB; the limit, when
+    given, is 1-500 GB (flyctl lets it be left out).
     """,
     bad='[[mounts]]\nsource = "data"\ndestination = "/data"\ninitial_size = "500MB"\nauto_extend_size_threshold = 80\n',
     good=('[[mounts]]\nsource = "data"\ndestination = "/data"\ninitial_size = "1GB"\n'
@@ -105,8 +122,11 @@ VOLUME_STRATEGY = declare(
     """
     Canary and blue-green deploys start extra Machines next to the old ones, and
     a volume can be attached to only one Machine: the new Machine cannot get the
-    old one's volume. flyctl refuses canary with mounts; Fly's documentation
-    forbids blue-green with volumes. Use `rolling` or `immediate`.
+    old one's volume. flyctl refuses canary with mounts ("canary deployment
+    strategy is not supported when using mounted volumes", superfly/flyctl
+    internal/appconfig/validation.go `validateDeploySection`); Fly's docs
+    forbid blue-green with volumes (reference/configuration, `strategy`). Use
+    `rolling` or `immediate`.
     """,
     bad='[deploy]\nstrategy = "bluegreen"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
     good='[deploy]\nstrategy = "rolling"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
@@ -121,7 +141,6 @@ _RESERVED_EXACT = frozenset({
     "/.fly", "/.fly-upper-layer",
 })
 _RESERVED_TREES = ("/proc", "/sys", "/dev", "/.fly")
-_VOLUME_NAME = re.compile(r"^[a-z0-9_]+$")
 
 
 @check("app")
@@ -193,6 +212,7 @@ def _destination(app: App, mount: Entry) -> Iterator[Diagnostic]:
         yield DEST_RESERVED.diagnostic(
             doc, where, f"mount destination `{dest}` is {what}: the volume would hide what the image or kernel put there",
             hint='mount the volume on a directory of its own, such as "/data"',
+            severity=None if norm == "/" else Severity.WARNING,  # only "/" is forbidden by the docs
         )
 
 
@@ -212,69 +232,95 @@ def _source(app: App, mount: Entry) -> Iterator[Diagnostic]:
         yield VOLUME_NAME.diagnostic(doc, where, "mount `source` (the volume's name) is empty")
         return
     problems = []
-    if not _VOLUME_NAME.match(source):
-        bad = sorted({c for c in source if not re.match(r"[a-z0-9_]", c)})
-        problems.append("has " + ", ".join(f"`{c}`" for c in bad[:5]) + " (only a-z, 0-9 and _ are allowed)")
+    documented = False  # the docs' own rule (letters, digits, _), not only the reported platform limits
+    bad = sorted({c for c in source if not re.match(r"[A-Za-z0-9_]", c)})
+    if bad:
+        documented = True
+        problems.append("has " + ", ".join(f"`{c}`" for c in bad[:5]) + " (Fly's docs allow letters, digits and _)")
+    if any(c.isupper() for c in source):
+        problems.append("has upper-case letters (reported to be refused: use a-z)")
     if len(source) > 30:
-        problems.append(f"is {len(source)} characters long (at most 30)")
+        problems.append(f"is {len(source)} characters long (reported limit: 30)")
     if problems:
         fixed = re.sub(r"[^a-z0-9_]", "_", source.lower())[:30]
         yield VOLUME_NAME.diagnostic(
             doc, where, f"volume name `{source}` " + " and ".join(problems),
             hint=f'rename it, for example `source = "{fixed}"` (and create the volume with that name)',
+            severity=None if documented else Severity.WARNING,
         )
 
 
 def _sizes(app: App, mount: Entry) -> Iterator[Diagnostic]:
+    """Sizes as superfly/flyctl internal/appconfig/validation.go `validateMounts` checks them."""
     doc = app.fly
     label = mount.get("source") if isinstance(mount.get("source"), str) else "?"
-    if "initial_size" in mount.table:
-        raw = mount.get("initial_size")
-        gb = mount_size_gb(raw)
-        where = doc.value_span(mount.key("initial_size"))
-        if isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
-            if gb is None:
-                yield MOUNT_SIZE.diagnostic(doc, where, f"mount `{label}`: initial_size {_shown(raw)} is not a size",
-                                            hint='write a size such as "1GB" or "10gb", or an integer number of GB')
-            elif gb < 1:
-                yield MOUNT_SIZE.diagnostic(
-                    doc, where,
-                    f"mount `{label}`: initial_size {_shown(raw)} is less than 1 GB (flyctl reads it as {gb} GB)",
-                    hint="volumes are at least 1 GB; sizes use decimal units and are truncated to whole GB",
-                )
+    gb: dict[str, int] = {}  # what flyctl goes on with: 0 when unset or unreadable
+    for key, hint in (("initial_size", 'write a size such as "1GB" or "10gb", or an integer number of GB'),
+                      ("auto_extend_size_increment", 'write a size such as "1GB"'),
+                      ("auto_extend_size_limit", 'write a size such as "10GB"')):
+        raw = mount.get(key)
+        if raw is None or raw == "" or (key != "initial_size" and not isinstance(raw, str)):
+            continue  # unset (flyctl skips ""), or a type the schema rules report
+        size = mount_size(raw)
+        if size is None:
+            continue
+        where = doc.value_span(mount.key(key))
+        if size.amount is None:
+            yield MOUNT_SIZE.diagnostic(doc, where, f"mount `{label}`: {key} {_shown(raw)} is not a size "
+                                                    f"(flyctl: {size.error})", hint=hint)
+            continue
+        gb[key] = size.amount
+        if size.amount < 1:
+            yield MOUNT_SIZE.diagnostic(
+                doc, where,
+                f"mount `{label}`: {key} {_shown(raw)} is less than 1 GB (flyctl reads it as {size.amount} GB)",
+                hint="volumes are at least 1 GB; sizes use decimal units and are truncated to whole GB",
+            )
     if "snapshot_retention" in mount.table:
         days = mount.get("snapshot_retention")
         if isinstance(days, int) and not isinstance(days, bool) and not 1 <= days <= 60:
             yield MOUNT_SIZE.diagnostic(doc, doc.value_span(mount.key("snapshot_retention")),
                                         f"mount `{label}`: snapshot_retention {days} is outside 1 to 60 days")
-    keys = ("auto_extend_size_threshold", "auto_extend_size_increment", "auto_extend_size_limit")
-    # flyctl treats zero values as unset (`fly launch` writes `auto_extend_size_threshold = 0`).
-    present = [k for k in keys if mount.table.get(k) not in (None, 0, "")]
-    if present and len(present) < 3:
-        missing = [k for k in keys if k not in mount.table]
+    raw_threshold = mount.get("auto_extend_size_threshold")
+    threshold = raw_threshold if isinstance(raw_threshold, int) and not isinstance(raw_threshold, bool) else 0
+    increment = gb.get("auto_extend_size_increment", 0)
+    limit = gb.get("auto_extend_size_limit", 0)
+    if not (threshold or increment or limit):
+        return  # zero means unset (`fly launch` writes `auto_extend_size_threshold = 0`)
+    example = ('for example: auto_extend_size_threshold = 80, auto_extend_size_increment = "1GB", '
+               'auto_extend_size_limit = "10GB"')
+    if threshold and not increment and not limit:
+        if not any(k in gb or mount.get(k) not in (None, "") for k in ("auto_extend_size_increment",
+                                                                          "auto_extend_size_limit")):
+            yield MOUNT_SIZE.diagnostic(
+                doc, doc.key_span(mount.key("auto_extend_size_threshold")),
+                f"mount `{label}`: auto_extend_size_threshold needs auto_extend_size_increment (flyctl: threshold, "
+                "increment and limit must be all defined or none)", hint=example)
+        return
+    if not 50 <= threshold <= 99:
+        if threshold:
+            yield MOUNT_SIZE.diagnostic(doc, doc.value_span(mount.key("auto_extend_size_threshold")),
+                                        f"mount `{label}`: auto_extend_size_threshold {threshold} is outside 50 to 99 "
+                                        "percent")
+        else:
+            first = next(k for k in ("auto_extend_size_increment", "auto_extend_size_limit") if gb.get(k))
+            yield MOUNT_SIZE.diagnostic(doc, doc.key_span(mount.key(first)),
+                                        f"mount `{label}`: auto-extend needs `auto_extend_size_threshold` (50 to 99 "
+                                        "percent)", hint=example)
+    if increment > 100:
         yield MOUNT_SIZE.diagnostic(
-            doc, doc.key_span(mount.key(present[0])),
-            f"mount `{label}`: auto-extend needs all three of threshold, increment and limit; missing "
-            + ", ".join(f"`{k}`" for k in missing),
-            hint='for example: auto_extend_size_threshold = 80, auto_extend_size_increment = "1GB", '
-                 'auto_extend_size_limit = "10GB"',
-        )
-    threshold = mount.get("auto_extend_size_threshold")
-    if isinstance(threshold, int) and not isinstance(threshold, bool) and threshold and not 50 <= threshold <= 99:
-        yield MOUNT_SIZE.diagnostic(doc, doc.value_span(mount.key("auto_extend_size_threshold")),
-                                    f"mount `{label}`: auto_extend_size_threshold {threshold} is outside 50 to 99 percent")
-    for key, top in (("auto_extend_size_increment", 100), ("auto_extend_size_limit", 500)):
-        raw = mount.get(key)
-        if not isinstance(raw, str):
-            continue
-        gb = mount_size_gb(raw)
-        where = doc.value_span(mount.key(key))
-        if gb is None:
-            yield MOUNT_SIZE.diagnostic(doc, where, f"mount `{label}`: {key} {_shown(raw)} is not a size",
-                                        hint='write a size such as "1GB"')
-        elif not 1 <= gb <= top:
-            yield MOUNT_SIZE.diagnostic(doc, where,
-                                        f"mount `{label}`: {key} {_shown(raw)} is {gb} GB, outside 1 to {top} GB")
+            doc, doc.value_span(mount.key("auto_extend_size_increment")),
+            f"mount `{label}`: auto_extend_size_increment {_shown(mount.get('auto_extend_size_increment'))} is "
+            f"{increment} GB, outside 1 to 100 GB")
+    elif mount.get("auto_extend_size_increment") in (None, ""):  # (a value under 1 GB is reported above)
+        yield MOUNT_SIZE.diagnostic(doc, doc.key_span(mount.key("auto_extend_size_limit" if limit else
+                                                                "auto_extend_size_threshold")),
+                                    f"mount `{label}`: auto-extend needs `auto_extend_size_increment` (1 to 100 GB)",
+                                    hint=example)
+    if limit > 500:
+        yield MOUNT_SIZE.diagnostic(doc, doc.value_span(mount.key("auto_extend_size_limit")),
+                                    f"mount `{label}`: auto_extend_size_limit "
+                                    f"{_shown(mount.get('auto_extend_size_limit'))} is {limit} GB, outside 1 to 500 GB")
 
 
 def _per_group(app: App) -> Iterator[Diagnostic]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Any, Iterator
 
+from flyconf import goshlex
 from flyconf.app import GROUP_NAME_PATTERN, App
 from flyconf.diagnostics import Diagnostic, Span
 from flyconf.registry import check, declare
@@ -19,9 +19,11 @@ UNKNOWN_GROUP = declare(
     """
     `processes` in services, http_service, checks, vm, files, metrics, restart
     and machine checks must name groups from `[processes]` (or `app` when there
-    is no `[processes]`). flyctl reports this only for services and restart, and
-    silently drops the name everywhere else, so a typo leaves the group without
-    its check, VM size or file.
+    is no `[processes]`). flyctl reports this only for services and restart
+    (superfly/flyctl internal/appconfig/validation.go `validateServicesSection`,
+    `validateRestartPolicy`), and silently drops the name everywhere else
+    (processgroups.go `Flatten`), so a typo leaves the group without its
+    check, VM size or file.
     """,
     bad='[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[vm]]\nsize = "performance-2x"\nprocesses = ["wroker"]\n',
     good='[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[vm]]\nsize = "performance-2x"\nprocesses = ["worker"]\n',
@@ -34,7 +36,8 @@ SERVICE_MISSING_PROCESSES = declare(
     """
     Once `[processes]` exists, flyctl refuses a service (or `[http_service]`)
     without `processes`: "Service has no processes set but app has N processes
-    defined". Name the groups whose Machines serve the traffic.
+    defined" (superfly/flyctl internal/appconfig/validation.go
+    `validateServicesSection`). Name the groups whose Machines serve the traffic.
     """,
     bad='[processes]\nweb = "bin/web"\n\n[http_service]\ninternal_port = 8080\n',
     good='[processes]\nweb = "bin/web"\n\n[http_service]\ninternal_port = 8080\nprocesses = ["web"]\n',
@@ -42,13 +45,16 @@ SERVICE_MISSING_PROCESSES = declare(
 )
 
 GROUP_NAME = declare(
-    "FC303", "process-group-name-invalid", "error",
+    "FC303", "process-group-name-invalid", "warning",
     "A process group name is empty, reserved (`fly_app_*`), or has characters flyctl cannot use.",
     """
     Group names appear in Machine metadata, in `fly scale count web=2` and in
     `--process-groups web,worker`, so `=`, `,`, spaces and other punctuation
-    break them. Names starting with `fly_app_` are used by Fly itself for the
-    release, console and test Machines.
+    make them hard or impossible to name there. Names starting with `fly_app_`
+    are the ones Fly gives its release, console and test Machines
+    (superfly/fly-go `MachineProcessGroupFlyAppReleaseCommand` and its
+    siblings). flyctl does not check group names, and what breaks is our
+    reading of those commands, so this is a warning.
     """,
     bad='[processes]\n"web server" = "bin/web"\n',
     good='[processes]\nweb = "bin/web"\n',
@@ -60,10 +66,14 @@ COMMAND_UNPARSEABLE = declare(
     "A command cannot be split into shell words (an unclosed quote, a trailing backslash).",
     """
     flyctl splits `release_command`, `console_command`, `seed_command` and the
-    `[processes]` commands into arguments the way a shell would, without running
-    a shell. An unclosed quote or a trailing backslash makes the deploy fail
-    (or, for seed_command, the launch); the finding points at the quote or
-    backslash.
+    `[processes]` commands into arguments with google/shlex, without running a
+    shell (superfly/flyctl internal/appconfig/validation.go
+    `validateDeploySection`, `validateProcessesSection`,
+    `validateConsoleCommand`; processgroups.go `InitCmd`). An unclosed quote or
+    a trailing backslash fails `fly deploy` (or, for seed_command, the deploy
+    that `fly launch` starts); the finding points at the quote or backslash.
+    A ` #` that starts a word begins a comment there, so
+    `node server.js # it's the main one` is fine.
     """,
     bad="[deploy]\nrelease_command = \"bin/rails runner 'Migrate.run\"\n",
     good="[deploy]\nrelease_command = \"bin/rails runner 'Migrate.run'\"\n",
@@ -78,7 +88,9 @@ DEFAULT_GROUP_ONLY = declare(
     restart entry without `processes` applies only to the default group (`app`
     if defined, else the first name in sort order), not to all groups. A
     `[[vm]]` without `processes` is the exception: it applies to every group
-    that no other `[[vm]]` names. Say `processes = [...]` to make it explicit.
+    that no other `[[vm]]` names (superfly/flyctl internal/appconfig/
+    processgroups.go `Flatten`, `ComputeForGroup`). Say `processes = [...]` to
+    make it explicit.
     """,
     bad='[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
     good=('[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[mounts]]\nsource = "data"\n'
@@ -180,39 +192,15 @@ def _commands(app: App) -> Iterator[Diagnostic]:
 
 
 def shell_split_error(command: str) -> tuple[int, str] | None:
-    """Where and why ``command`` cannot be split as shell words (the quote or backslash), else None."""
+    """Where and why flyctl cannot split ``command`` (google/shlex: the quote or backslash), else None."""
     try:
-        shlex.split(command)
+        goshlex.split(command)
         return None
-    except ValueError:
-        pass
-    quote: str | None = None
-    start = 0
-    i = 0
-    while i < len(command):
-        ch = command[i]
-        if quote is None:
-            if ch == "\\":
-                if i + 1 >= len(command):
-                    return i, "it ends with a backslash"
-                i += 2
-                continue
-            if ch in "'\"":
-                quote, start = ch, i
-        elif quote == "'":
-            if ch == "'":
-                quote = None
-        else:  # inside double quotes
-            if ch == "\\" and i + 1 < len(command):
-                i += 2
-                continue
-            if ch == '"':
-                quote = None
-        i += 1
-    if quote is not None:
-        kind = "single" if quote == "'" else "double"
-        return start, f"the {kind} quote at column {start + 1} of the command is never closed"
-    return max(len(command) - 1, 0), "it cannot be split"
+    except goshlex.SplitError as err:
+        if err.message.startswith("EOF found after escape"):
+            return err.offset, "it ends with a backslash"
+        kind = "single" if command[err.offset] == "'" else "double"
+        return err.offset, f"the {kind} quote at column {err.offset + 1} of the command is never closed"
 
 
 def string_offset_span(doc: FlyToml, path: KeyPath, offset: int) -> Span:

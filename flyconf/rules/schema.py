@@ -28,11 +28,17 @@ UNKNOWN_KEY = declare(
     "error",
     "A key that flyctl does not know, at any depth.",
     """
-    flyctl silently ignores keys it does not know, so a typo such as
-    `destinaton` or `internal_prot` deploys without the setting you meant
-    and nothing warns you. Its `--strict` mode misses keys inside
-    `[[services]]`, `[[mounts]]`, `[[vm]]` and `[[metrics]]`; flyconf checks
-    every depth and suggests the closest valid key.
+    flyctl turns fly.toml into a map and decodes it with Go's encoding/json,
+    which drops keys it has no field for (superfly/flyctl
+    internal/appconfig/patches.go `mapToConfig`), so a typo such as
+    `destinaton` or `internal_prot` deploys without the setting you meant and
+    nothing warns you. Its `fly config validate --strict` (strict_validate.go)
+    misses keys inside `[[services]]`, `[[mounts]]`, `[[vm]]` and
+    `[[metrics]]`; flyconf checks every depth and suggests the closest valid
+    key. A key that differs from a known one only in case is read by Go's
+    case-insensitive matching (a warning), except where flyctl's
+    normalisation writes the exact name after it: `[[Mounts]]`, `[[VM]]` and
+    `[[Metrics]]` are dropped (an error).
     """,
     bad="""
     [[mounts]]
@@ -54,10 +60,14 @@ INVALID_TYPE = declare(
     "A value has a type flyctl cannot load (a string where a number belongs, a table where an array belongs).",
     """
     flyctl decodes fly.toml into typed structures. A value of the wrong type
-    makes the whole file fail to load, and flyctl then reports that one error
-    and hides every other problem. Some sections must be arrays of tables
-    (`[[statics]]`, `[[files]]`, `[[restart]]`), some lists must be lists
-    (`kernel_args`), and `[build.args]` values must be strings.
+    makes the whole file fail to load: flyctl keeps only the app name, and
+    `fly deploy` and `fly config validate` report that one error and hide
+    every other problem (superfly/flyctl internal/appconfig/serde.go
+    `unmarshalTOML`, patches.go `applyPatches`). Some sections must be arrays
+    of tables (`[[statics]]`, `[[files]]`, `[[restart]]`), some lists must be
+    lists (`kernel_args`), `[build.args]` values must be strings, and
+    `release_command_vm.memory` must be a string (only `[[vm]]` memory is
+    converted from an integer, patches.go `patchCompute`).
     """,
     bad="""
     [statics]
@@ -78,11 +88,17 @@ INVALID_VALUE = declare(
     "error",
     "A value is outside what flyctl or the platform accepts (an enum, a range, a duration or size format).",
     """
-    Values such as `kill_signal`, `[deploy] strategy`, durations and sizes have
-    a fixed grammar. A duration needs a unit (`"30s"`, not `"30"`, which
-    fails to load); a signal must be one the platform knows; a strategy must be
-    one of canary, rolling, immediate or bluegreen. flyctl checks only some of
-    these, and only one at a time; the platform rejects the rest at deploy.
+    Values with a fixed set or grammar. From flyctl's code: `[deploy]
+    strategy` (canary, rolling, immediate, bluegreen) and `[build]`
+    compression (internal/appconfig/validation.go), a top-level check's
+    `type` and a `[[restart]]` policy (both required), durations (Go's
+    time.ParseDuration: `"30"` without a unit fails to load), memory (`[[vm]]`
+    memory that comes to 0 MB stops the deploy: "memory cannot be zero",
+    machines.go `computeToGuest`) and the VM `size` presets. From superfly/
+    fly-go: `auto_stop_machines` and `persist_rootfs` values, the signals a
+    stop config takes. From Fly's docs (reference/configuration): a service's
+    protocol (tcp, udp), a concurrency type (connections, requests) and a
+    check's protocol (http, https).
     """,
     bad="""
     kill_signal = "SIGSTOPP"
@@ -109,8 +125,10 @@ IGNORED_KEY = declare(
     """
     Keys such as `script_checks`, `restart_limit`, `private_network` or
     `allowed_public_ports` belonged to Fly's v1 (Nomad) platform. flyctl still
-    loads files that have them but does nothing with them, so the setting you
-    see in the file has no effect on your Machines.
+    loads files that have them but has no field for them, so it drops them
+    (superfly/flyctl internal/appconfig/config.go `Config`, patches.go
+    `mapToConfig`): the setting you see in the file has no effect on your
+    Machines.
     """,
     bad="""
     [experimental]
@@ -314,12 +332,7 @@ def _unknown_keys(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Itera
         candidates = sorted(k for k in known if "x-flyconf-ignored" not in schema["properties"][k])
         same_but_case = [c for c in candidates if c.lower() == key.lower()]
         if same_but_case:
-            # flyctl decodes keys case-insensitively, so this works; it is a style problem, not a lost setting.
-            yield UNKNOWN_KEY.diagnostic(
-                doc, doc.key_span(path + (key,)),
-                f"`{key}` {where} works only because flyctl ignores the case of keys; write `{same_but_case[0]}`",
-                severity=Severity.WARNING,
-            )
+            yield from _miscased(doc, path, key, same_but_case[0], instance[key], where)
             continue
         found = closest(key, candidates)
         close = [found] if found else []
@@ -340,6 +353,59 @@ def _unknown_keys(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Itera
             more = "…" if len(candidates) > 12 else ""
             hint = f"valid keys here: {shown}{more}" if candidates else None
         yield UNKNOWN_KEY.diagnostic(doc, doc.key_span(path + (key,)), msg, hint=hint)
+
+
+# Sections flyctl's patches always (re)write under their exact name before decoding (patchCompute,
+# patchMounts, patchMetrics set cfg["vm"], cfg["mounts"], cfg["metrics"] even when empty).
+_REWRITTEN = {"mounts", "vm", "metrics"}
+# Spellings that exist only in the patches, which look them up by exact name: no Go struct field has
+# them, so a miscased one matches nothing. Keyed by the section they live in ("" is the top level).
+_PATCH_ONLY = {("", "mount"), ("", "metric"), ("", "compute"), ("", "computes"), ("build", "build_target"),
+               ("experimental", "kill_timeout"), ("experimental", "metrics_port"), ("experimental", "metrics_path")}
+
+
+def _miscased(doc: "FlyToml", path: tuple[Any, ...], key: str, canonical: str, value: Any,
+              where: str) -> Iterator[Diagnostic]:
+    """A key that differs from a known one only in case.
+
+    flyctl turns fly.toml into a map, normalises it (internal/appconfig/patches.go, by exact key
+    names), then decodes it with Go's encoding/json, which matches a key to a struct field ignoring
+    case, map keys in sorted order (upper case before lower case), the last match winning (serde.go
+    `unmarshalTOML`, patches.go `mapToConfig`).
+    """
+    section = ".".join(p for p in path if isinstance(p, str))
+    span = doc.key_span(path + (key,))
+    if not path and canonical in _REWRITTEN:
+        if isinstance(value, dict):
+            yield INVALID_TYPE.diagnostic(
+                doc, span,
+                f"`[{key}]` fails to load in flyctl: it matches `{canonical}` only ignoring case, so flyctl's "
+                f"normalisation (by exact name) does not turn the single table into a list",
+                hint=f"write `[[{canonical}]]`",
+            )
+        else:
+            yield UNKNOWN_KEY.diagnostic(
+                doc, span,
+                f"flyctl drops `{key}`: its normalisation sets an empty `{canonical}`, which the decoder reads after "
+                f"`{key}` (keys differing only in case are matched to the same field, the last one winning)",
+                hint=f"write `{canonical}`",
+            )
+        return
+    if (section, canonical) in _PATCH_ONLY:
+        yield UNKNOWN_KEY.diagnostic(
+            doc, span,
+            f"flyctl drops `{key}` {where}: `{canonical}` is an alternative spelling that flyctl recognises only "
+            "exactly as written",
+            hint=f"write `{canonical}`",
+        )
+        return
+    yield UNKNOWN_KEY.diagnostic(
+        doc, span,
+        f"`{key}` {where} is read only because flyctl matches keys to its fields ignoring case; its handling of "
+        f"older forms (integer durations, single tables, numbers as strings) looks for the exact name, so write "
+        f"`{canonical}`",
+        severity=Severity.WARNING,
+    )
 
 
 def _invalid_value(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Diagnostic:

@@ -49,7 +49,8 @@ NO_EXEC = declare(
     exit status is lost. End the script with `exec "$@"` or `exec <server>`:
     the server then replaces the shell and receives the signal itself. A
     script that starts processes in the background must forward the signals
-    (`trap 'kill -TERM $pid' INT TERM`) before it `wait`s.
+    (`trap 'kill -TERM $pid' INT TERM`) before it `wait`s. Sources: Fly's docs
+    (reference/configuration, `kill_signal` and `kill_timeout`); POSIX `exec`.
     """,
     bad='#!/bin/sh\nnpx prisma migrate deploy\nnpm run start\n',
     good='#!/bin/sh\nnpx prisma migrate deploy\nexec npm run start\n',
@@ -68,7 +69,8 @@ NOT_POSIX = declare(
     background. In a start script that usually means a migration that never
     runs or a server that never starts, and only in production, because the
     script was tried with bash. Use POSIX syntax, or name bash in the shebang
-    (`#!/bin/bash`) when the image has it.
+    (`#!/bin/bash`) when the image has it. Sources: Debian's dash and
+    BusyBox's ash manuals; the POSIX shell command language.
     """,
     bad='#!/bin/sh\nif [[ "$1" == "server" ]]; then\n  ./bin/rails db:prepare\nfi\nexec "$@"\n',
     good='#!/bin/sh\nif [ "$1" = "server" ]; then\n  ./bin/rails db:prepare\nfi\nexec "$@"\n',

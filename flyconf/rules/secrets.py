@@ -17,7 +17,9 @@ SECRET_IN_ENV = declare(
     fly.toml is committed to git and `[env]` values are visible to anyone who
     can read the repository (and in `fly config show`). Credentials belong in
     Fly secrets, which are encrypted and set as environment variables on every
-    Machine: `fly secrets set NAME=value`. flyconf never prints the value.
+    Machine: `fly secrets set NAME=value` (Fly's docs, apps/secrets). flyconf
+    never prints the value. A warning: a name or value that looks secret may
+    not be one.
     """,
     bad='[env]\nDATABASE_URL = "postgres://app:hunter2@db.internal:5432/app"\nSTRIPE_API_KEY = "sk_live_..."\n',
     good='[env]\nPORT = "8080"\n# fly secrets set DATABASE_URL=... STRIPE_API_KEY=...\n',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -17,9 +18,13 @@ PORT_INVALID = declare(
     "A service has no `internal_port`, or a port is outside 1-65535, or `start_port` > `end_port`.",
     """
     Every service needs the port the app listens on (`internal_port`), and
-    every port must be 1-65535. flyctl accepts a service with no internal port
-    (for example a misplaced `[services.concurrency]` that creates a service of
-    its own) and the deploy then routes nothing.
+    every port must be 1-65535 (a TCP/UDP port number). flyctl accepts a
+    service with no internal port, for example a misplaced
+    `[services.concurrency]` that creates a service of its own
+    (superfly/flyctl#2521), and the deploy then routes nothing. A
+    `[[services]]` without ports is flyctl's own warning ("Service must expose
+    at least one port", internal/appconfig/validation.go
+    `validateServicesSection`).
     """,
     bad="[[services]]\nprotocol = \"tcp\"\n\n[[services.ports]]\nport = 80\n",
     good="[[services]]\nprotocol = \"tcp\"\ninternal_port = 8080\n\n[[services.ports]]\nport = 80\n",
@@ -32,8 +37,9 @@ DUPLICATE_PORT = declare(
     """
     An app has one set of public ports: two services (or a service and
     `[http_service]`, which takes 80 and 443) cannot both listen on the same
-    one. Two services with the same internal port and protocol for the same
-    Machines make the deploy fail with an unexplained error (flyctl#1635).
+    one (superfly/flyctl#3583 asks flyctl to report overlapping ports). Two
+    services with the same internal port and protocol for the same Machines
+    make the deploy fail with an unexplained error (superfly/flyctl#1635).
     """,
     bad="[http_service]\ninternal_port = 8080\n\n[[services]]\ninternal_port = 8080\n\n[[services.ports]]\nport = 443\n",
     good="[http_service]\ninternal_port = 8080\n",
@@ -41,13 +47,16 @@ DUPLICATE_PORT = declare(
 )
 
 HANDLER_INVALID = declare(
-    "FC503", "handler-invalid", "error",
+    "FC503", "handler-invalid", "warning",
     "A port has an unknown handler, or `force_https` without an `http` handler.",
     """
-    Fly's proxy knows the handlers `http`, `tls`, `proxy_proto`, `pg_tls` and
-    `edge_http`. Anything else (such as `https`, which is `["tls", "http"]`) is
-    rejected by the platform. `force_https` redirects HTTP to HTTPS, so it only
-    works on a port with the `http` handler.
+    Fly's docs list the handlers `http`, `tls`, `proxy_proto`, `pg_tls` and
+    `edge_http` (networking/services, "Connection handlers"); `https` is
+    written `["tls", "http"]`. `force_https` redirects HTTP to HTTPS, so it can
+    only act on a port with the `http` handler, and a UDP service is passed
+    through without handlers. flyctl checks none of this, and what the
+    platform does with an unknown handler is not documented, so this is a
+    warning.
     """,
     bad='[[services.ports]]\nport = 443\nhandlers = ["https"]\n',
     good='[[services.ports]]\nport = 443\nhandlers = ["tls", "http"]\n',
@@ -60,9 +69,12 @@ CHECK_TIMING = declare(
     """
     flyctl raises service-check intervals and timeouts below 1 second to 1
     second, a non-zero grace period below 1 second to 1 second, and lowers
-    anything above 1 minute to 1 minute. Top-level `[checks]` must have an
-    interval of at least 2 seconds and a timeout of at most 60 seconds, or
-    the deploy fails. The finding says the value flyctl will use.
+    anything above 1 minute to 1 minute (a warning, as flyctl's own). Top-level
+    `[checks]` must have an interval of at least 2 seconds and a timeout of at
+    most 60 seconds, or `fly deploy` and `fly config validate` fail (an error);
+    a bare number there is milliseconds. Both from superfly/flyctl
+    internal/appconfig/validation.go (`validateServiceCheckDurations`,
+    `validateChecksSection`). The finding says the value flyctl will use.
     """,
     bad='[[http_service.checks]]\ninterval = "500ms"\ntimeout = "2m"\n',
     good='[[http_service.checks]]\ninterval = "15s"\ntimeout = "5s"\n',
@@ -78,7 +90,9 @@ DURATION_UNIT = declare(
     nanoseconds for `http_service.checks`, machine checks' `kill_timeout` and
     the `[deploy]` timeouts (so `interval = 10000` there is 10 microseconds).
     Floats are truncated (`kill_timeout = 0.5` is 0 seconds). Write a duration
-    with its unit.
+    with its unit. From superfly/flyctl internal/appconfig/patches.go
+    (`_castDuration`: seconds for `patchTopFields`, milliseconds for
+    `_patchCheck`) and superfly/fly-go duration.go (nanoseconds otherwise).
     """,
     bad="kill_timeout = 30\n\n[[http_service.checks]]\ninterval = 10000\n",
     good='kill_timeout = "30s"\n\n[[http_service.checks]]\ninterval = "10s"\n',
@@ -90,11 +104,80 @@ KILL_TIMEOUT = declare(
     "`kill_timeout` is negative or longer than 5 minutes.",
     """
     `kill_timeout` is how long Fly waits after `kill_signal` before stopping the
-    Machine by force. The platform rejects values above 300 seconds ("cannot
-    exceed 5 minutes"), and a negative value makes no sense.
+    Machine by force. The platform rejects values above 300 seconds ("invalid
+    stop_config.timeout, cannot exceed 5 minutes", tldraw/tldraw#8656; Fly's
+    docs give 300 s as the maximum): an error. A negative value is a warning:
+    it means nothing, but what the platform does with it is not documented.
     """,
     bad='kill_timeout = "10m"\n',
     good='kill_timeout = "5m"\n',
+    family="services",
+)
+
+CHECK_PORT = declare(
+    "FC507", "check-port-missing", "error",
+    "A top-level check has no `port`, and a process group it applies to has no `[http_service]` to take it from.",
+    """
+    A `[checks]` entry without `port` checks the group's `http_service`
+    internal port. When a group the check applies to has no `[http_service]`,
+    flyctl stops the deploy: "Check '<name>' for process group '<group>' has
+    no port set and the group has no http_service to take it from"
+    (superfly/flyctl internal/appconfig/machines.go `updateMachineConfig`).
+    `fly config validate` does not report it (validation.go
+    `validateMachineConversion` never fires).
+    """,
+    bad='[[services]]\ninternal_port = 8080\nprotocol = "tcp"\n\n[checks.alive]\ntype = "tcp"\n',
+    good='[[services]]\ninternal_port = 8080\nprotocol = "tcp"\n\n[checks.alive]\ntype = "tcp"\nport = 8080\n',
+    family="services",
+)
+
+MACHINE_CHECK_COMMAND = declare(
+    "FC508", "machine-check-command-missing", "error",
+    "A machine check has no `command`.",
+    """
+    `fly deploy` runs each machine check (`[[services.machine_checks]]`,
+    `[[http_service.machine_checks]]`, `[[machine_checks]]`) in a test Machine
+    started with the check's `command`; without one the deploy stops with
+    "missing command for test machine" (superfly/flyctl
+    internal/appconfig/machines.go `ToTestMachineConfig`, run from
+    internal/command/deploy/machinebasedtest.go).
+    """,
+    bad='[[http_service.machine_checks]]\nimage = "curlimages/curl"\n',
+    good='[[http_service.machine_checks]]\nimage = "curlimages/curl"\ncommand = ["curl", "-f", "http://[$FLY_TEST_MACHINE_IP]:8080/up"]\n',
+    family="services",
+)
+
+BLUEGREEN_CHECKS = declare(
+    "FC509", "bluegreen-without-checks", "error",
+    "`strategy = \"bluegreen\"` in an app with no health checks.",
+    """
+    A blue-green deploy waits for the new Machines' health checks before it
+    moves traffic; with no top-level `[checks]` and no service checks
+    (`tcp_checks`, `http_checks`, `http_service.checks`) flyctl stops: "You
+    need to define at least 1 check in order to use blue-green deployments"
+    (superfly/flyctl internal/command/deploy/strategy_bluegreen.go). Machine
+    checks do not count. The first deploy, which has no Machines to replace,
+    passes; every later one fails.
+    """,
+    bad='[deploy]\nstrategy = "bluegreen"\n\n[http_service]\ninternal_port = 8080\n',
+    good=('[deploy]\nstrategy = "bluegreen"\n\n[http_service]\ninternal_port = 8080\n\n'
+          '[[http_service.checks]]\ninterval = "10s"\ntimeout = "2s"\npath = "/up"\n'),
+    family="services",
+)
+
+AUTOSTART_UDP = declare(
+    "FC510", "autostart-udp", "warning",
+    "Autostop or autostart on a UDP service.",
+    """
+    Fly's proxy starts and stops Machines by the requests and connections it
+    proxies; a UDP service is passed through, and autostart is reported not to
+    work for it (superfly/flyctl#3583, which asks flyctl to warn about
+    "auto-start requested on UDP"). A Machine that is stopped for lack of
+    traffic may then never start again for UDP clients. flyctl does not check
+    this, and the evidence is a report rather than code, so this is a warning.
+    """,
+    bad='[[services]]\nprotocol = "udp"\ninternal_port = 5353\nauto_stop_machines = "stop"\nauto_start_machines = true\n',
+    good='[[services]]\nprotocol = "udp"\ninternal_port = 5353\nauto_stop_machines = "off"\nmin_machines_running = 1\n',
     family="services",
 )
 
@@ -157,6 +240,16 @@ def check_durations(app: App) -> Iterator[Diagnostic]:
         bare = isinstance(d.value, (int, float))
         if bare:
             consequence = _clamp(d, seconds) if seconds is not None else None
+            if d.kind == "toplevel-check" and consequence and seconds is not None:
+                # validation.go validateChecksSection: the limits apply to the number read as milliseconds.
+                yield CHECK_TIMING.diagnostic(
+                    doc, doc.value_span(d.path),
+                    f"`{name} = {d.value}` has no unit, so flyctl reads it as milliseconds ({format_duration(seconds)})"
+                    f", {consequence}",
+                    hint=f'write the duration with its unit, such as `{name} = "{"10s" if name == "interval" else "5s"}"`',
+                    severity=Severity.ERROR,
+                )
+                continue
             truncated = isinstance(d.value, float) and d.bare_unit in ("s", "ms") and d.value != int(d.value)
             read_as = format_duration(seconds) if seconds is not None else "?"
             msg = (f"`{name} = {d.value}` has no unit: flyctl reads a bare number here as "
@@ -186,6 +279,7 @@ def check_durations(app: App) -> Iterator[Diagnostic]:
                     f"kill_timeout {format_duration(seconds)} is "
                     + ("negative" if seconds < 0 else "longer than the 5 minutes the platform allows"),
                     hint='use a value between "0s" and "5m"',
+                    severity=Severity.WARNING if seconds < 0 else None,
                 )
 
 
@@ -374,3 +468,96 @@ def _duplicates(app: App, publics: list[_Public], internals: list[tuple[int, str
             hint="each public port belongs to one service; to serve more ports from one internal port, add "
                  "`[[services.ports]]` to a single service",
         )
+
+
+# -- what fly deploy checks when it builds Machine configs ---------------------------------------
+
+@check("app")
+def check_deploy_time(app: App) -> Iterator[Diagnostic]:
+    yield from _check_ports(app)
+    yield from _machine_check_commands(app)
+    yield from _bluegreen(app)
+    yield from _autostart_udp(app)
+
+
+def _check_ports(app: App) -> Iterator[Diagnostic]:
+    doc = app.fly
+    http = app.entries("http_service")
+    for chk in app.entries("checks"):
+        if "port" in chk.table:
+            continue
+        lacking = [g for g in app.groups_of(chk) if not any(g in app.groups_of(h) for h in http)]
+        if not lacking:
+            continue
+        groups = ", ".join(f"`{g}`" for g in lacking)
+        yield CHECK_PORT.diagnostic(
+            doc, doc.key_span(chk.path),
+            f"{chk.label} has no `port`, and process group{'s' if len(lacking) > 1 else ''} {groups} "
+            f"{'have' if len(lacking) > 1 else 'has'} no `[http_service]` to take it from: flyctl stops the deploy",
+            hint="add `port = <the port the app listens on>` to the check",
+        )
+
+
+def _runs(app: App, service: Entry) -> bool:
+    """Whether a service's machine checks run: for every Machine when it has no `processes`
+    (internal/command/deploy/machinebasedtest.go `runTestMachines`), else for its defined groups."""
+    listed = service.processes
+    return listed is None or any(g in app.groups for g in listed)
+
+
+def _machine_check_commands(app: App) -> Iterator[Diagnostic]:
+    doc = app.fly
+    places: list[tuple[KeyPath, Any]] = []
+    for service in app.services():
+        if _runs(app, service):
+            places.append((service.key("machine_checks"), service.get("machine_checks")))
+    places.append((("machine_checks",), app.data.get("machine_checks")))
+    for base, value in places:
+        if not isinstance(value, list):
+            continue
+        for path, table in _tables(base, value):
+            command = table.get("command")
+            if command is None or command == []:
+                yield MACHINE_CHECK_COMMAND.diagnostic(
+                    doc, doc.key_span(path),
+                    "this machine check has no `command`: the deploy stops with \"missing command for test machine\"",
+                    hint='add `command = ["..."]`, the test to run in the check\'s Machine',
+                )
+
+
+def _bluegreen(app: App) -> Iterator[Diagnostic]:
+    deploy = app.data.get("deploy")
+    if not isinstance(deploy, dict) or deploy.get("strategy") != "bluegreen":
+        return
+    if any(app.groups_of(chk) for chk in app.entries("checks")):
+        return
+    for service in app.services():
+        if not app.groups_of(service):
+            continue
+        keys = ("checks",) if service.section == "http_service" else ("tcp_checks", "http_checks")
+        if any(any(True for _ in _tables(service.key(k), service.get(k))) for k in keys):
+            return
+    doc = app.fly
+    yield BLUEGREEN_CHECKS.diagnostic(
+        doc, doc.value_span(("deploy", "strategy")),
+        "strategy `bluegreen` needs at least one health check, and no Machine of this app has one: every deploy "
+        "after the first stops with \"You need to define at least 1 check in order to use blue-green deployments\"",
+        hint="add `[[http_service.checks]]` (or `[checks.<name>]`), or use `strategy = \"rolling\"`",
+    )
+
+
+def _autostart_udp(app: App) -> Iterator[Diagnostic]:
+    doc = app.fly
+    for service in app.entries("services"):
+        if service.get("protocol") != "udp":
+            continue
+        for key, on in (("auto_start_machines", (True,)), ("auto_stop_machines", (True, "stop", "suspend"))):
+            value = service.get(key)
+            if any(value is v or (isinstance(v, str) and value == v) for v in on):
+                yield AUTOSTART_UDP.diagnostic(
+                    doc, doc.value_span(service.key(key)),
+                    f"{service.label} is UDP, and Fly's proxy is reported not to start Machines for UDP traffic "
+                    f"(superfly/flyctl#3583): `{key} = {json.dumps(value)}` may leave it stopped",
+                    hint='keep Machines running for UDP: `auto_stop_machines = "off"` and `min_machines_running = 1`',
+                )
+                break

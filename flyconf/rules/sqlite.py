@@ -24,8 +24,9 @@ RELEASE_SQLITE = declare(
     """
     `release_command` runs on a temporary Machine that has no volumes (Fly sets
     RELEASE_COMMAND=1 there) and whose files are thrown away (Fly's docs,
-    "reference/configuration", [deploy] section; flyctl
-    internal/appconfig/machines.go builds the release Machine without mounts).
+    reference/configuration, "Things to know about release_command"; flyctl
+    internal/appconfig/machines.go `ToReleaseMachineConfig` gives that Machine
+    no mounts).
     For a database server that is fine; for SQLite the migration runs against a
     fresh, empty file that disappears, and the real database on each Machine is
     never migrated. This holds whatever the database's path, even when flyconf

@@ -323,7 +323,7 @@ class Machine:
         return env
 
     def start(self, server: list[str] | None = None, *, mount: bool = True, env: dict[str, str] | None = None,
-              args: list[str] | None = None) -> subprocess.Popen:
+              args: list[str] | None = None, prefix: list[str] | None = None) -> subprocess.Popen:
         """Start the script as the Machine would: `fly-entrypoint SERVER...`.
 
         With mount=True the volume is a real mount point where namespaces are
@@ -333,6 +333,8 @@ class Machine:
         argv = [*self.shell.argv, str(self.script), *(self.server() if server is None else server)]
         if args is not None:
             argv = [*self.shell.argv, str(self.script), *args]
+        if prefix:
+            argv = [*prefix, *argv]
         if mount:
             if bind_mount_problem() is None:
                 argv = mounted_prefix(self.vol) + argv
@@ -852,6 +854,89 @@ def test_run_as_hands_over_the_volume_and_keeps_the_pid(shell):
     finally:
         m.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _nobody_prefix() -> tuple[list[str], int, int]:
+    """A command prefix that starts the script as nobody, as an image with a non-root USER starts."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to start the script as another user")
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv is not installed")
+    try:
+        import pwd
+
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user nobody")
+    prefix = [setpriv, f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups", "--"]
+    return prefix, nobody.pw_uid, nobody.pw_gid
+
+
+def _non_root_machine(shell) -> tuple[Machine, Path]:
+    if shell.name == "busybox-userland":
+        pytest.skip("the BusyBox userland's applets are linked in a directory only root can read")
+    root = _world_dir()
+    m = Machine(root, shell)
+    m.state.chmod(0o777)
+    m.migrate_sh.chmod(0o755)
+    server = root / "server.sh"
+    server.write_text(RUN_AS_SERVER)
+    server.chmod(0o755)
+    return m, server
+
+
+@pytest.mark.parametrize("run_as", [None, "nobody"])
+def test_non_root_image_on_a_volume_of_its_own(shell, run_as):
+    """USER nobody: Fly gives the new volume to nobody; the wrapper changes no owner and just runs."""
+    prefix, uid, gid = _nobody_prefix()
+    m, server = _non_root_machine(shell)
+    try:
+        os.chown(m.vol, uid, gid)
+        m.write_script(run_as=run_as)
+        result = m.finish(m.start(["/bin/sh", str(server)], mount=False, env={"FLYCONF_ALLOW_UNMOUNTED": "1"},
+                                  prefix=prefix))
+        assert result.returncode == 0, result.stderr
+        server_uid, _pid, rows = (m.state / "server.out").read_text().split()
+        assert (int(server_uid), int(rows)) == (uid, 1)
+        assert m.db.stat().st_uid == uid and m.vol.stat().st_uid == uid
+        assert "cannot switch" not in result.stderr and "chown" not in result.stderr
+    finally:
+        m.close()
+        shutil.rmtree(m.root, ignore_errors=True)
+
+
+@pytest.mark.parametrize("run_as", [None, "nobody"])
+def test_non_root_image_on_a_root_volume_stops_with_73_and_chowns_nothing(shell, run_as):
+    """A volume created while the image ran as root keeps root as its owner after USER changes."""
+    prefix, uid, _gid = _nobody_prefix()
+    m, server = _non_root_machine(shell)
+    try:
+        m.vol.chmod(0o755)  # root's, as Fly made it for a root image
+        m.write_script(run_as=run_as)
+        result = m.finish(m.start(["/bin/sh", str(server)], mount=False, env={"FLYCONF_ALLOW_UNMOUNTED": "1"},
+                                  prefix=prefix))
+        assert result.returncode == 73, result.stderr
+        assert f"not writable by uid {uid}" in result.stderr and "keeps its owner" in result.stderr
+        assert "chown:" not in result.stderr  # it never tried
+        assert m.vol.stat().st_uid == 0
+        assert m.migrations() == [] and not (m.state / "server.out").exists()
+    finally:
+        m.close()
+        shutil.rmtree(m.root, ignore_errors=True)
+
+
+def test_root_without_run_as_changes_no_owner(machine):
+    """Without --run-as the wrapper never chowns: a root image keeps running as root."""
+    text = machine.write_script()
+    body = text.split("\nset -eu\n", 1)[1]
+    assert [line for line in body.splitlines() if re.search(r"(^|&&|;|!)\s*chown\s", line.strip())
+            and not line.strip().startswith("flyconf_log")] == []
+    assert "chown" in render_entrypoint(EntrypointOptions(volume="/data", database="/data/x.db", migrate="m",
+                                                          run_as="app")).split("\nset -eu\n", 1)[1]
+    result = machine.run(mount=False, env={"FLYCONF_ALLOW_UNMOUNTED": "1"})
+    assert result.returncode == 0, result.stderr
+    assert machine.vol.stat().st_uid == os.geteuid()
 
 
 def test_run_as_without_a_switch_tool_exits_77(machine, bins):

@@ -74,6 +74,79 @@ def test_build_dockerfile_missing(tmp_path):
     assert [(d.rule, d.line, d.column) for d in diags] == [("dockerfile-missing", 3, 16)]
 
 
+def test_build_dockerfile_missing_message_names_where_flyctl_looks(tmp_path):
+    (tmp_path / "fly.toml").write_text('app = "x"\n[build]\n  dockerfile = "/docker/Dockerfile.prod"\n')
+    (d,) = lint_paths([tmp_path / "fly.toml"])
+    assert (d.rule, d.line, d.column) == ("dockerfile-missing", 3, 16)
+    assert str(Path("docker") / "Dockerfile.prod") in d.message and "leading `/`" in d.message
+
+
+def test_leading_slash_is_relative_to_flytoml(tmp_path):
+    """Go's filepath.Join(dir of fly.toml, "/docker/Dockerfile") is docker/Dockerfile (resolveDockerfilePath)."""
+    fly = FLY_SQLITE + '[build]\n  dockerfile = "/docker/Dockerfile"\n'
+    project(tmp_path, fly, "FROM node:20\nCMD npm start\n", name="docker/Dockerfile")
+    diags = lint_paths([tmp_path / "fly.toml"])
+    assert [d for d in diags if d.rule == "dockerfile-missing"] == [], show(diags)
+    # the Dockerfile is found, so its checks run
+    assert found(diags, "cmd-shell-form") == [(2, 1)]
+
+
+def test_dotdot_and_dot_are_cleaned_like_go(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "Dockerfile").write_text("FROM node:20\nCMD npm start\n")
+    (app / "fly.toml").write_text('app = "x"\n[build]\n  dockerfile = "./../shared/./Dockerfile"\n')
+    diags = lint_paths([app / "fly.toml"])
+    assert [d.rule for d in diags] == ["cmd-shell-form"], show(diags)
+    assert (diags[0].line, diags[0].column) == (2, 1)
+
+
+@pytest.mark.parametrize("url", ["https://example.com/Dockerfile", "HTTP://example.com:8080/x/Dockerfile?t=1"])
+def test_remote_dockerfile_is_not_missing(tmp_path, url):
+    (tmp_path / "fly.toml").write_text(f'app = "x"\n[build]\n  dockerfile = "{url}"\n')
+    (tmp_path / "Dockerfile").write_text("FROM node:20\nCMD npm start\n")  # not what flyctl builds
+    diags = lint_paths([tmp_path / "fly.toml"])
+    assert diags == [], show(diags)
+    from flyconf.assemble import load_app
+
+    app, _ = load_app(tmp_path / "fly.toml")
+    assert app is not None and app.remote_dockerfile == url and app.dockerfile is None
+
+
+@pytest.mark.parametrize("url", ["https:/example.com/Dockerfile", "https://", "https://example.com/%zz",
+                                 "https://exa mple.com/Dockerfile", " https://example.com/Dockerfile",
+                                 "https://example.com:port/Dockerfile", "http:Dockerfile"])
+def test_malformed_dockerfile_url(tmp_path, url):
+    """flyctl: LooksLikeURL but not IsURL is "invalid Dockerfile URL" (internal/dockerfileurl)."""
+    (tmp_path / "fly.toml").write_text(f'app = "x"\n[build]\ndockerfile = "{url}"\n')
+    diags = lint_paths([tmp_path / "fly.toml"])
+    assert [(d.rule, d.line, d.column) for d in diags] == [("dockerfile-missing", 3, 14)], show(diags)
+    assert "invalid Dockerfile URL" in diags[0].message
+
+
+def test_a_path_that_merely_mentions_http_is_a_path(tmp_path):
+    (tmp_path / "fly.toml").write_text('app = "x"\n[build]\ndockerfile = "docker/http:/Dockerfile"\n')
+    (d,) = lint_paths([tmp_path / "fly.toml"])
+    assert (d.rule, d.line, d.column) == ("dockerfile-missing", 3, 14) and "does not exist" in d.message
+
+
+@pytest.mark.parametrize("build", ['image = "nginx:1"', 'builder = "paketobuildpacks/builder:base"'])
+def test_image_or_builder_wins_over_the_dockerfile(tmp_path, build):
+    """determineImage deploys [build] image as it is; the buildpacks builder runs before the Dockerfile's."""
+    (tmp_path / "fly.toml").write_text(f'app = "x"\n[build]\n{build}\ndockerfile = "Dockerfile.nope"\n')
+    diags = lint_paths([tmp_path / "fly.toml"])
+    assert [d for d in diags if d.rule == "dockerfile-missing"] == [], show(diags)
+
+
+def test_lowercase_dockerfile_is_the_default_too(tmp_path):
+    """ResolveDockerfile tries Dockerfile, then dockerfile."""
+    (tmp_path / "fly.toml").write_text('app = "x"\n')
+    (tmp_path / "dockerfile").write_text("FROM node:20\nCMD npm start\n")
+    diags = lint_paths([tmp_path / "fly.toml"])
+    assert found(diags, "cmd-shell-form", "dockerfile") == [(2, 1)]
+
+
 def test_build_dockerfile_is_the_one_checked(tmp_path):
     fly = FLY_SQLITE + '[build]\n  dockerfile = "docker/Dockerfile.fly"\n'
     project(tmp_path, fly, "FROM node:20\nCMD npm start\n", name="docker/Dockerfile.fly")
@@ -264,21 +337,73 @@ def test_port_mismatch_near_misses(tmp_path, dockerfile, env):
 
 
 # -- volume-not-writable --------------------------------------------------------------------------------
+# Fly gives a new volume to the image's user ("Mounting /dev/vdc at /data w/ uid: 1000, gid: 1000");
+# what fails is a root image whose start script drops to another user (fly-apps/dockerfile-rails#35).
 
-def test_non_root_user_and_a_volume(tmp_path):
-    df = "FROM node:20\nRUN mkdir -p /data && chown node:node /data\nUSER node\nCMD [\"node\", \"s.js\"]\n"
-    diags = lint_paths([project(tmp_path, FLY_SQLITE, df)])
+ROOT_IMAGE = 'FROM ruby:3\nCOPY bin/docker-entrypoint /rails/bin/\nENTRYPOINT ["/rails/bin/docker-entrypoint"]\n' \
+             'CMD ["./bin/rails", "server"]\n'
+
+
+def entrypoint(body: str) -> dict[str, str]:
+    return {"bin__docker-entrypoint": "#!/bin/sh\nset -e\n" + body}
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "user"),
+    [
+        ('exec gosu rails "$@"\n', (3, 6), "rails"),
+        ('exec su-exec 1000:1000 "$@"\n', (3, 6), "1000:1000"),
+        ('exec setpriv --reuid=1000 --regid=1000 --init-groups -- "$@"\n', (3, 6), "1000"),
+        ('exec su rails -c "$*"\n', (3, 6), "rails"),
+        ('exec su -s /bin/sh -c "$*" rails\n', (3, 6), "rails"),
+        # dockerfile-rails' --swap entrypoint: `su rails $0 $@` runs the script again as rails
+        ('if [ $UID -eq 0 ]; then\n  exec su rails $0 $@\nfi\nexec "$@"\n', (4, 8), "rails"),
+        ('exec runuser -u rails -- "$@"\n', (3, 6), "rails"),
+        ('exec chpst -u rails "$@"\n', (3, 6), "rails"),
+        ('exec s6-setuidgid rails "$@"\n', (3, 6), "rails"),
+        # a chown of another directory does not help the volume
+        ('chown -R rails /rails/tmp\nexec gosu rails "$@"\n', (4, 6), "rails"),
+        # a chown after the drop runs as the user, and cannot
+        ('gosu rails bin/setup\nchown -R rails /data\nexec gosu rails "$@"\n', (3, 1), "rails"),
+    ],
+)
+def test_root_image_drops_to_a_user_without_the_volume(tmp_path, body, where, user):
+    diags = lint_paths([project(tmp_path, FLY_SQLITE, ROOT_IMAGE, **entrypoint(body))])
     hits = [d for d in diags if d.rule == "volume-not-writable"]
-    assert [(d.line, d.column) for d in hits] == [(3, 6)], show(diags)
-    assert "the `chown` on line 2" in hits[0].message
+    assert [(d.path.rsplit("/", 1)[-1], d.line, d.column) for d in hits] == [("docker-entrypoint", *where)], \
+        show(diags)
+    assert f"`{user}`" in hits[0].message and "/data" in hits[0].message and hits[0].severity.value == "warning"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        'chown -R rails:rails /data\nexec gosu rails "$@"\n',
+        'chown rails /data/db\nexec gosu rails "$@"\n',  # inside the volume: the app's directory
+        'chown -R rails "$DATA_DIR"\nexec gosu rails "$@"\n',  # a path flyconf cannot read: say nothing
+        'chmod 0777 /data\nexec su-exec rails "$@"\n',
+        'find / -path /data -exec chown rails {} +\nexec gosu rails "$@"\n',
+        'sudo chown -R rails /\nexec gosu rails "$@"\n',
+        'exec gosu root "$@"\n',  # not a drop
+        'exec gosu "$APP_USER" "$@"\n',  # a user flyconf cannot read
+        'exec su rails\n',  # an interactive shell, not a server
+        'exec "$@"\n',
+    ],
+)
+def test_volume_owner_near_misses(tmp_path, body):
+    diags = lint_paths([project(tmp_path, FLY_SQLITE, ROOT_IMAGE, **entrypoint(body))])
+    assert [d for d in diags if d.rule == "volume-not-writable"] == [], show(diags)
 
 
 @pytest.mark.parametrize(
     "df",
     [
-        "FROM node:20\nUSER root\n",
-        "FROM node:20\nUSER node\nUSER 0\n",
+        # the normal, working case: a non-root USER gets a volume of its own
+        "FROM node:20\nRUN mkdir -p /data && chown node:node /data\nUSER node\nCMD [\"node\", \"s.js\"]\n",
+        "FROM node:20 AS base\nUSER node\nFROM base\nCMD [\"node\", \"s.js\"]\n",
+        "FROM node:20\nUSER root\nCMD [\"node\", \"s.js\"]\n",  # root all the way
         "FROM node:20\n",
+        'FROM node:20\nUSER ${APP_UID}\nCMD ["gosu", "node", "node", "s.js"]\n',  # a user flyconf cannot read
     ],
 )
 def test_volume_writable_near_misses(tmp_path, df):
@@ -286,15 +411,33 @@ def test_volume_writable_near_misses(tmp_path, df):
     assert [d for d in diags if d.rule == "volume-not-writable"] == [], show(diags)
 
 
-def test_non_root_user_without_mounts_is_fine(tmp_path):
-    diags = lint_paths([project(tmp_path, 'app = "x"\n', "FROM node:20\nUSER node\n")])
-    assert [d for d in diags if d.rule == "volume-not-writable"] == []
-
-
-def test_user_inherited_through_stages(tmp_path):
-    df = "FROM node:20 AS base\nUSER node\nFROM base\nCMD [\"node\", \"s.js\"]\n"
+def test_drop_in_cmd_of_a_root_image(tmp_path):
+    df = "FROM node:20\nRUN mkdir -p /data && chown node /data\nCMD [\"gosu\", \"node\", \"node\", \"s.js\"]\n"
     diags = lint_paths([project(tmp_path, FLY_SQLITE, df)])
-    assert found(diags, "volume-not-writable") == [(2, 6)]
+    hits = [d for d in diags if d.rule == "volume-not-writable"]
+    assert [(d.line, d.column) for d in hits] == [(3, 7)], show(diags)
+    assert "the `chown` on line 2" in hits[0].message
+
+
+def test_drop_in_a_process_command(tmp_path):
+    fly = FLY_SQLITE + '[processes]\n  app = "su-exec app node s.js"\n'
+    fly = fly.replace("[[mounts]]", "[[mounts]]\n  processes = [\"app\"]").replace(
+        "[http_service]", "[http_service]\n  processes = [\"app\"]")
+    diags = lint_paths([project(tmp_path, fly, "FROM node:20\n")])
+    hits = [d for d in diags if d.rule == "volume-not-writable"]
+    assert [(d.path.rsplit("/", 1)[-1], d.line, d.column) for d in hits] == [("fly.toml", 12, 9)], show(diags)
+
+
+def test_chown_in_the_entrypoint_covers_a_drop_in_cmd(tmp_path):
+    df = ('FROM ruby:3\nCOPY bin/docker-entrypoint /rails/bin/\nENTRYPOINT ["/rails/bin/docker-entrypoint"]\n'
+          'CMD ["gosu", "rails", "./bin/rails", "server"]\n')
+    diags = lint_paths([project(tmp_path, FLY_SQLITE, df, **entrypoint('chown -R rails /data\nexec "$@"\n'))])
+    assert [d for d in diags if d.rule == "volume-not-writable"] == [], show(diags)
+
+
+def test_non_root_user_without_mounts_is_fine(tmp_path):
+    diags = lint_paths([project(tmp_path, 'app = "x"\n', ROOT_IMAGE, **entrypoint('exec gosu rails "$@"\n'))])
+    assert [d for d in diags if d.rule == "volume-not-writable"] == []
 
 
 # -- dockerfile-volume --------------------------------------------------------------------------------
