@@ -11,7 +11,7 @@ import re
 from typing import Iterable
 
 from flyconf.databases import urls
-from flyconf.databases.model import SQLITE, Context, EnvVar, Found, Step, resolve
+from flyconf.databases.model import SQLITE, Context, EnvVar, Found, Step, normpath, resolve
 
 # Variables that name a database: DATABASE_URL, DB_PATH, SQLITE_PATH, BFF_DATABASE_URL, ...
 _DB_VARIABLE = re.compile(r"(^|_)(DATABASE|DB|SQLITE3?)(_(URL|URI|PATH|FILE|FILENAME|NAME|LOCATION))?$|SQLITE", re.I)
@@ -66,6 +66,7 @@ def read(ctx: Context, claimed: set[str] | frozenset[str] = frozenset()) -> Iter
             relative, base = target.path, ctx.workdir
         else:
             relative, base = None, None
+            path = normpath(path) if path is not None else None
         yield Found(
             framework="env", reader="env", name=name, kind=SQLITE, declared=var.at, path=path, raw=var.value,
             chain=tuple(chain), unknown=unknown, variable=name, form=urls.form_of(var.value),

@@ -155,6 +155,24 @@ LITEFS_AUTO_STOP = declare(
 )
 
 
+LITEFS_BYPASS = declare(
+    "FC408", "litefs-data-dir-used-directly", "warning",
+    "The app opens its SQLite database inside LiteFS's data directory instead of its FUSE directory.",
+    """
+    LiteFS replicates only what the app writes through its FUSE directory
+    (`fuse.dir`); its data directory (`data.dir`) is LiteFS's own storage, and
+    LiteFS's sample configuration says "this data should not be accessed
+    directly by the user application" (superfly/litefs
+    cmd/litefs/etc/litefs.yml). A database opened there is on the volume but is
+    not replicated, and it sits among the files LiteFS manages. Open it under
+    the FUSE directory instead.
+    """,
+    bad='# litefs.yml: fuse.dir /litefs, data.dir /var/lib/litefs\n[env]\nDATABASE_PATH = "/var/lib/litefs/app.db"\n',
+    good='# litefs.yml: fuse.dir /litefs, data.dir /var/lib/litefs\n[env]\nDATABASE_PATH = "/litefs/app.db"\n',
+    family="sqlite",
+)
+
+
 def label(db: "Found") -> str:
     """How findings name a database: "`DATABASE_URL`" or "the Rails database `primary`"."""
     if db.reader == "env":
@@ -368,6 +386,16 @@ def _litefs(app: App) -> Iterator[Diagnostic]:
                 hint=f"mount the volume at {litefs.data_dir} (`destination = \"{litefs.data_dir}\"`), or set "
                      "`data.dir` to a directory under the mount destination",
             )
+    # A database opened in the data directory, past LiteFS.
+    if litefs.data_dir and litefs.fuse_dir:
+        for db in app.databases:
+            if db.path and is_under(db.path, litefs.data_dir) and not is_under(db.path, litefs.fuse_dir):
+                yield LITEFS_BYPASS.diagnostic(
+                    db.declared.doc, db.declared.span,
+                    f"{label(db)} is at {db.path}, inside LiteFS's data directory {litefs.data_dir} ({name}): "
+                    f"LiteFS replicates only what goes through its FUSE directory {litefs.fuse_dir}",
+                    hint=f"open it under {litefs.fuse_dir}, e.g. {posixpath.join(litefs.fuse_dir, posixpath.basename(db.path))}",
+                )
     # A migration in `exec` without `if-candidate: true`.
     for command in litefs.exec:
         if command.if_candidate or command.at is None or command.at.doc is not doc:

@@ -365,3 +365,22 @@ def test_secret_in_env_fires_without_printing_the_secret(text, where):
 def test_secret_in_env_near_misses(text):
     found, diags = findings(text, "secret-in-env")
     assert found == [], show(diags)
+
+
+def test_database_inside_the_litefs_data_directory(tmp_path: Path):
+    (tmp_path / "litefs.yml").write_text("fuse:\n  dir: /litefs\ndata:\n  dir: /var/lib/litefs\n")
+    (tmp_path / "Dockerfile").write_text('FROM alpine\nCOPY litefs.yml /etc/litefs.yml\nENTRYPOINT ["litefs", "mount"]\n')
+    (tmp_path / "fly.toml").write_text("[env]\n  SQLITE_DB_PATH = '/var/lib/litefs/db.sqlite3'\n"
+                                       "[[mounts]]\n  source = 'litefs'\n  destination = '/var/lib/litefs'\n")
+    diags = [d for d in lint_paths([tmp_path]) if d.rule.startswith(("litefs", "sqlite"))]
+    assert [(d.rule, d.line, d.column) for d in diags] == [("litefs-data-dir-used-directly", 2, 20)], show(diags)
+    (tmp_path / "fly.toml").write_text("[env]\n  SQLITE_DB_PATH = '/litefs/db.sqlite3'\n"
+                                       "[[mounts]]\n  source = 'litefs'\n  destination = '/var/lib/litefs'\n")
+    assert [d for d in lint_paths([tmp_path]) if d.rule.startswith(("litefs", "sqlite"))] == []
+
+
+def test_double_slashes_in_a_path_are_one():
+    found, diags = findings("[env]\nCACHE_DATABASE_PATH = '//data/cache.db'\n", "sqlite-not-on-volume")
+    assert found == [(2, 23)], show(diags)
+    (d,) = [d for d in diags if d.rule == "sqlite-not-on-volume"]
+    assert "at /data/cache.db," in d.message
