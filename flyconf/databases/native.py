@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from flyconf.databases import urls
+from flyconf.sources import escapes
+from flyconf.sources.escapes import unescape as _unescape
 from flyconf.databases.model import SERVER, SQLITE, Context, Found, Step, offset_location, resolve
 from flyconf.sources.base import Document
 
@@ -45,37 +47,10 @@ class Tok:
 _GO = re.compile(r'(?P<ws>\s+)|(?P<comment>//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))|(?P<raw>`[^`]*`?)'
                  r'|(?P<str>"(?:[^"\\\n]|\\.)*"?)|(?P<rune>\'(?:[^\'\\\n]|\\.)*\'?)|(?P<name>[A-Za-z_]\w*)'
                  r'|(?P<num>\d[\w.]*)|(?P<punct>.)', re.S)
-_GO_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'",
-               '"': '"'}
 
 
 def _go_unquote(body: str) -> str:
-    if "\\" not in body:
-        return body
-    out: list[str] = []
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch != "\\" or i + 1 >= len(body):
-            out.append(ch)
-            i += 1
-            continue
-        nxt = body[i + 1]
-        width = {"x": 2, "u": 4, "U": 8}.get(nxt)
-        if nxt in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[nxt])
-            i += 2
-        elif width and re.fullmatch(f"[0-9A-Fa-f]{{{width}}}", body[i + 2:i + 2 + width]):
-            code = int(body[i + 2:i + 2 + width], 16)
-            out.append(chr(code) if code <= 0x10FFFF else "\ufffd")
-            i += 2 + width
-        elif re.fullmatch(r"[0-7]{3}", body[i + 1:i + 4]):
-            out.append(chr(int(body[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(nxt)
-            i += 2
-    return "".join(out)
+    return _unescape(body, escapes.GO, fixed={"x": 2, "u": 4, "U": 8}, octal=True)
 
 
 def go_tokens(text: str) -> list[Tok]:
@@ -266,44 +241,10 @@ _RUST = re.compile(r'(?P<ws>\s+)|(?P<comment>//[^\n]*)|(?P<block>/\*)'
                    r'|(?P<rawstr>b?r(?P<hashes>#*)")|(?P<str>b?"(?:[^"\\]|\\.)*"?)'
                    r"|(?P<char>b?'(?:[^'\\\n]|\\(?:u\{[0-9A-Fa-f]{1,6}\}|x[0-9A-Fa-f]{2}|.))')"
                    r"|(?P<lifetime>'[A-Za-z_]\w*)|(?P<name>[A-Za-z_]\w*)|(?P<num>\d[\w.]*)|(?P<punct>::|.)", re.S)
-_RUST_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0", "'": "'", '"': '"'}
 
 
 def _rust_unquote(body: str) -> str:
-    if "\\" not in body:
-        return body
-    out: list[str] = []
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch != "\\" or i + 1 >= len(body):
-            out.append(ch)
-            i += 1
-            continue
-        nxt = body[i + 1]
-        if nxt == "\n" or nxt == "\r":  # a line continuation skips the following white space
-            i += 2
-            while i < len(body) and body[i] in " \t\r\n":
-                i += 1
-        elif nxt in _RUST_ESCAPES:
-            out.append(_RUST_ESCAPES[nxt])
-            i += 2
-        elif nxt == "x" and re.fullmatch(r"[0-7][0-9A-Fa-f]", body[i + 2:i + 4]):
-            out.append(chr(int(body[i + 2:i + 4], 16)))
-            i += 4
-        elif nxt == "u" and body[i + 2:i + 3] == "{":
-            close = body.find("}", i + 3)
-            digits = body[i + 3:close].replace("_", "") if close != -1 else ""
-            if re.fullmatch(r"[0-9A-Fa-f]{1,6}", digits) and int(digits, 16) <= 0x10FFFF:
-                out.append(chr(int(digits, 16)))
-                i = close + 1
-            else:
-                out.append(nxt)
-                i += 2
-        else:
-            out.append(nxt)
-            i += 2
-    return "".join(out)
+    return _unescape(body, escapes.RUST, fixed={"x": 2}, braced=True, continuation="space")
 
 
 def rust_tokens(text: str) -> list[Tok]:

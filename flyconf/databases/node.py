@@ -29,6 +29,8 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Mapping
 
 from flyconf.databases import urls
+from flyconf.sources import escapes
+from flyconf.sources.escapes import unescape as _unescape
 from flyconf.databases.model import (
     SERVER,
     SQLITE,
@@ -67,48 +69,9 @@ _PUNCT2 = ("=>", "?.", "??", "||", "&&", "==", "!=", "<=", ">=", "+=", "-=", "*=
 # After these, a `/` starts a regular expression rather than a division.
 _REGEX_AFTER_NAMES = frozenset({"return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case",
                                 "do", "else", "yield", "await"})
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
-
-
 def unescape(body: str) -> str:
     """The value of a JavaScript string body (between the quotes)."""
-    if "\\" not in body:
-        return body
-    out: list[str] = []
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch != "\\" or i + 1 >= len(body):
-            out.append(ch)
-            i += 1
-            continue
-        nxt = body[i + 1]
-        if nxt == "\n":
-            i += 2
-        elif nxt == "\r":
-            i += 3 if body[i + 2:i + 3] == "\n" else 2
-        elif nxt in _ESCAPES:
-            out.append(_ESCAPES[nxt])
-            i += 2
-        elif nxt == "x" and re.fullmatch(r"[0-9A-Fa-f]{2}", body[i + 2:i + 4]):
-            out.append(chr(int(body[i + 2:i + 4], 16)))
-            i += 4
-        elif nxt == "u" and body[i + 2:i + 3] == "{":
-            close = body.find("}", i + 3)
-            digits = body[i + 3:close] if close != -1 else ""
-            if re.fullmatch(r"[0-9A-Fa-f]{1,6}", digits) and int(digits, 16) <= 0x10FFFF:
-                out.append(chr(int(digits, 16)))
-                i = close + 1
-            else:
-                out.append(nxt)
-                i += 2
-        elif nxt == "u" and re.fullmatch(r"[0-9A-Fa-f]{4}", body[i + 2:i + 6]):
-            out.append(chr(int(body[i + 2:i + 6], 16)))
-            i += 6
-        else:
-            out.append(nxt)
-            i += 2
-    return "".join(out)
+    return _unescape(body, escapes.JS, fixed={"x": 2, "u": 4}, braced=True, continuation="line")
 
 
 def _template_end(text: str, i: int, depth: int = 0) -> tuple[int, bool]:
@@ -506,16 +469,19 @@ class JsReader:
         while j < self.n and not self.is_punct(j, ")"):
             value, k = self.expression(j)
             out.append(value)
+            j = self._next_item(j, k, ")")
+        return tuple(out)
+
+    def _next_item(self, j: int, k: int, close: str) -> int:
+        """Where the next item of a list starts, the current one starting at ``j`` and its value ending at
+        ``k``: past a `,`, past whatever could not be read up to the next `,` or ``close``, and always forward."""
+        if self.is_punct(k, ","):
+            k += 1
+        elif not self.is_punct(k, close):
+            k = self.skip_expression(k)
             if self.is_punct(k, ","):
                 k += 1
-            elif not self.is_punct(k, ")"):
-                k = self.skip_expression(k)
-                if self.is_punct(k, ","):
-                    k += 1
-            if k <= j:
-                k = j + 1
-            j = k
-        return tuple(out)
+        return k if k > j else j + 1
 
     def object(self, i: int) -> tuple[JValue, int]:
         start = self.toks[i].start
@@ -538,19 +504,9 @@ class JsReader:
                     k = self.skip_expression(k + 1)
             else:  # a method, getter or something else
                 k = self.skip_expression(j)
-                if self.is_punct(k, "}") and k > j and self.is_punct(k - 1, ")"):
-                    pass
                 if k < self.n and self.is_punct(k, "}") and self.toks[k].start < self.toks[j].start:
                     k = j + 1
-            if self.is_punct(k, ","):
-                k += 1
-            elif not self.is_punct(k, "}"):
-                k = self.skip_expression(k)
-                if self.is_punct(k, ","):
-                    k += 1
-            if k <= j:
-                k = j + 1
-            j = k
+            j = self._next_item(j, k, "}")
         end = self.toks[j].end if j < self.n else (self.toks[-1].end if self.toks else start)
         return JObj(start, end, tuple(items)), j + 1
 
@@ -561,15 +517,7 @@ class JsReader:
         while j < self.n and not self.is_punct(j, "]"):
             value, k = self.expression(j)
             items.append(value)
-            if self.is_punct(k, ","):
-                k += 1
-            elif not self.is_punct(k, "]"):
-                k = self.skip_expression(k)
-                if self.is_punct(k, ","):
-                    k += 1
-            if k <= j:
-                k = j + 1
-            j = k
+            j = self._next_item(j, k, "]")
         end = self.toks[j].end if j < self.n else start
         return JArr(start, end, tuple(items)), j + 1
 

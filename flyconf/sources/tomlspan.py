@@ -360,34 +360,9 @@ class _Scanner:
             i += 1
 
 
-_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\", "e": "\x1b"}
-
-
 def _unescape_basic(raw: str) -> str:
-    if "\\" not in raw:
-        return raw
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        ch = raw[i]
-        if ch != "\\":
-            out.append(ch)
-            i += 1
-            continue
-        nxt = raw[i + 1]
-        if nxt in _ESCAPES:
-            out.append(_ESCAPES[nxt])
-            i += 2
-        elif nxt == "u":
-            out.append(chr(int(raw[i + 2 : i + 6], 16)))
-            i += 6
-        elif nxt == "U":
-            out.append(chr(int(raw[i + 2 : i + 10], 16)))
-            i += 10
-        elif nxt == "x":
-            out.append(chr(int(raw[i + 2 : i + 4], 16)))
-            i += 4
-        else:
-            out.append(nxt)
-            i += 2
-    return "".join(out)
+    from flyconf.sources.escapes import TOML, unescape
+
+    return unescape(raw, TOML, fixed={"u": 4, "U": 8, "x": 2})
+
+
