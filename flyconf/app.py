@@ -385,6 +385,14 @@ class App:
     def uses_litestream(self) -> bool:
         return self.litestream is not None
 
+    @cached_property
+    def runs_marmot(self) -> bool:
+        """The image runs Marmot (maxpert/marmot), which replicates SQLite between Machines and restores a
+        node's database from its peers or a snapshot."""
+        texts = [self.dockerfile.text] if self.dockerfile is not None else []
+        texts.extend(s.text for s in self.scripts)
+        return any(re.search(r"(?:^|[\s/\"'])marmot\s+(?:-config|--config)\b", t, re.M) for t in texts)
+
     @property
     def runs_litefs(self) -> Any:
         """The LiteFS settings when the app runs LiteFS (or may: no Dockerfile to tell), else None."""
@@ -454,9 +462,11 @@ class App:
         usable = [m for m in mounts if isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")]
         litestream = self.litestream
         # Litestream restores its databases from object storage (today's behaviour: any database of an app
-        # that runs Litestream, unless its litestream.yml lists others only).
+        # that runs Litestream, unless its litestream.yml lists others only); Marmot re-syncs from its peers.
         if litestream is not None and (db.path is None or not litestream.paths or any(
                 db.path == p for p, _at in litestream.paths)):
+            return Placement("replicated", db.path, groups=groups)
+        if self.runs_marmot:
             return Placement("replicated", db.path, groups=groups)
         if db.url_path is not None and self.mount_containing(db.url_path, groups) is not None and (
                 db.path is None or self.mount_containing(db.path, groups) is None):

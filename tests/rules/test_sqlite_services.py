@@ -384,3 +384,15 @@ def test_double_slashes_in_a_path_are_one():
     assert found == [(2, 23)], show(diags)
     (d,) = [d for d in diags if d.rule == "sqlite-not-on-volume"]
     assert "at /data/cache.db," in d.message
+
+
+def test_marmot_replicated_database_needs_no_volume(tmp_path: Path):
+    (tmp_path / "run.sh").write_text("#!/bin/sh\n/pb/pocketbase serve --http=0.0.0.0:8080 &\n"
+                                     "exec /pb/marmot -config ./marmot.toml\n")
+    (tmp_path / "Dockerfile").write_text('FROM alpine\nCOPY run.sh /pb/run.sh\nCMD ["/pb/run.sh"]\n')
+    (tmp_path / "fly.toml").write_text("app = 'pb'\n")
+    assert [d for d in lint_paths([tmp_path]) if d.rule == "sqlite-not-on-volume"] == []
+    # Without Marmot, PocketBase's pb_data beside /pb/pocketbase is on the root file system.
+    (tmp_path / "run.sh").write_text("#!/bin/sh\nexec /pb/pocketbase serve --http=0.0.0.0:8080\n")
+    found = [(Path(d.path).name, d.line, d.column) for d in lint_paths([tmp_path]) if d.rule == "sqlite-not-on-volume"]
+    assert found == [("run.sh", 2, 1)]
