@@ -142,7 +142,7 @@ def migration_in(command: str, app: "App | None" = None, depth: int = 0) -> Migr
         if verdict:
             where = rake.where_migrates(ctx, task.group(1)) if hasattr(rake, "where_migrates") else None
             return Migration("rails", task.start(1), task.end(1), task.group(1),
-                             via=f"the task migrates{f', {where}' if where else ''}")
+                             via=f"the task migrates{f' ({where})' if where else ''}")
         return None  # a task that does not migrate, or that flyconf cannot read: no guess
     script = _package_script(command, ctx)
     if script is not None:

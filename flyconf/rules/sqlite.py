@@ -216,7 +216,7 @@ def _release(app: App, dbs: list["Found"]) -> Iterator[Diagnostic]:
         litefs = placed.litefs if placed.kind in ("litefs", "litefs-data") else None
         verb = "seeds" if key == "seed_command" else "migrates"
         where = f"= {db.path}" if db.path else f"({db.unknown or 'its path is not known'})"
-        via = f" ({migration.via})" if migration.via else ""
+        via = f"; {migration.via}" if migration.via else ""
         yield RELEASE_SQLITE.diagnostic(
             doc, doc.value_span(("deploy", key)),
             fixable=key == "release_command" and app.dockerfile is not None and litefs is None,

@@ -243,7 +243,7 @@ def test_release_command_running_the_task_is_a_migration(tmp_path: Path) -> None
     found = migration_in("bin/rails fly:release", app)
     assert found is not None
     assert (found.tool, found.text) == ("rails", "fly:release")
-    assert found.via.endswith("lib/tasks/fly.rake:9:20")
+    assert found.via.endswith("lib/tasks/fly.rake:9:20)")
     assert migration_in("bin/rails fly:server", app) is None
 
 
