@@ -42,6 +42,8 @@ class AppContext:
         self._read = read or read_plain
         self._docs: dict[str, Document | None] = {}
         self._env: dict[str, EnvVar] | None = None
+        self._image_paths: dict[str, str | None] = {}
+        self._context_files: dict[str, str | None] = {}
 
     @property
     def root(self) -> Path | None:
@@ -116,9 +118,10 @@ class AppContext:
         if app.dockerfile is None or app.image is None:
             return None
         rel = posixpath.normpath(rel.lstrip("/"))
-        if rel != "." and self.dockerignored(rel) is not None:
-            return None
-        return image_path_of(app.dockerfile, app.image, rel, self.root)
+        if rel not in self._image_paths:
+            ignored = rel != "." and self.dockerignored(rel) is not None
+            self._image_paths[rel] = None if ignored else image_path_of(app.dockerfile, app.image, rel, self.root)
+        return self._image_paths[rel]
 
     def _ignore_file(self) -> Document | None:
         """BuildKit reads `<Dockerfile>.dockerignore` beside the Dockerfile first, else the context's."""
@@ -148,6 +151,11 @@ class AppContext:
         return Location(doc, Span(line, start, line, end))
 
     def context_file(self, image_path: str) -> str | None:
+        if image_path not in self._context_files:
+            self._context_files[image_path] = self._context_file(image_path)
+        return self._context_files[image_path]
+
+    def _context_file(self, image_path: str) -> str | None:
         app = self._app
         if app.dockerfile is None or app.image is None or self.root is None:
             return None

@@ -204,8 +204,10 @@ def _inline_exec(commands: list[StartCommand]) -> tuple[ExecCommand, ...]:
 def _compose(text: str) -> Any:
     import yaml
 
+    from flyconf.sources.yamlnodes import compose
+
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return compose(text)
     except yaml.YAMLError:
         return None
     except RecursionError:  # pragma: no cover - absurd nesting

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
+from flyconf.sources.yamlnodes import compose
 from flyconf.databases.model import (
     SERVER,
     SQLITE,
@@ -345,7 +346,7 @@ class _Rails:
             return self._unreadable("it has more ERB tags than flyconf reads", 0)
         self.masked = masked
         try:
-            root = yaml.compose(masked.text, Loader=yaml.SafeLoader)
+            root = compose(masked.text)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             where = mark.index if mark is not None else 0
