@@ -102,6 +102,7 @@ class Effective:
 class Dockerfile(Document):
     instructions: list[Instruction] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
+    _effective: dict[int, Effective] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def span_of(self, where: object) -> Span:
         if isinstance(where, Instruction):
@@ -147,8 +148,17 @@ class Dockerfile(Document):
         return self.stages[-1] if self.stages else None
 
     def effective(self, target: str | None = None) -> Effective:
-        """ENV, USER, WORKDIR, EXPOSE, ENTRYPOINT, CMD of the image built from ``target`` (default: last stage)."""
+        """ENV, USER, WORKDIR, EXPOSE, ENTRYPOINT, CMD of the image built from ``target`` (default: last stage).
+
+        Computed once per stage (a Dockerfile is read once and never changes); callers must not modify it.
+        """
         stage = self.target_stage(target)
+        key = stage.index if stage is not None else -1
+        if key not in self._effective:
+            self._effective[key] = self._compute_effective(stage)
+        return self._effective[key]
+
+    def _compute_effective(self, stage: "Stage | None") -> Effective:
         eff = Effective()
         if stage is None:
             return eff
