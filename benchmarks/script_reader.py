@@ -3,6 +3,7 @@
     python benchmarks/script_reader.py [--rounds N] [--corpus ../shared/corpus]
     python benchmarks/script_reader.py --dump out.json      # reader output and findings, for comparisons
     python benchmarks/script_reader.py --compare before.json after.json
+    python benchmarks/script_reader.py --treesitter          # needs tree-sitter and tree-sitter-bash installed
 
 The timing part prints, for the corpus's start scripts (those `tests/rules/test_scripts.py` reads): the
 parse time per script (median over rounds, then median and maximum over scripts), the total time to parse
@@ -13,6 +14,12 @@ This is a measurement, not a test: the machines are shared and noisy, so nothing
 compared), every command with its words, parts, contexts and redirections, the tree, bash-isms, comments
 and here-document ranges of each script, the findings of the script rules on each, and the findings of
 linting the whole corpus. ``--compare`` prints the differences between two dumps.
+
+``--treesitter`` measures tree-sitter-bash against flyconf's reader, the measurement behind keeping the
+reader (issue 11): its parse time, ERROR nodes on the corpus, every simple command the two read
+differently (the corpus's start scripts and the shell-form RUN/CMD/ENTRYPOINT of its Dockerfiles), and
+probes of POSIX shapes it reads wrongly without marking an ERROR. Neither package is a dependency of
+flyconf; install them by hand to run this part.
 """
 
 from __future__ import annotations
@@ -216,12 +223,173 @@ def timing(corpus: Path, rounds: int) -> None:
           f"resident memory +{kib} KiB")
 
 
+# -- tree-sitter-bash, for comparison ----------------------------------------------------------------
+
+_REDIRECTS = {"file_redirect", "heredoc_redirect", "herestring_redirect"}
+_EXPRESSIONS = {"binary_expression", "unary_expression", "parenthesized_expression", "ternary_expression",
+                "postfix_expression"}
+
+# Valid POSIX sh that tree-sitter-bash 0.23.3 and 0.25.1 read wrongly. The second text is the same script
+# written as tree-sitter-bash reads it, so that flyconf's rules can show what the misreading would change.
+PROBES = [
+    ("a word `$A.vm.$B.internal` (Fly's private-network names)",
+     "exec x --host $FLY_ALLOC_ID.vm.$FLY_APP_NAME.internal\n", None),
+    ("a redirection before the command's words",
+     "#!/bin/sh\nnode worker.js &\nexec >>/data/log 2>&1 node server.js\n",
+     "#!/bin/sh\nnode worker.js &\nexec >>/data/log 2>&1\n"),
+    ("a newline after a pipeline of three (tree-sitter-bash #347)",
+     "#!/bin/sh\nls -la /data | grep sqlite | head -5\nnpx prisma migrate deploy && exec node server.js\n",
+     "#!/bin/sh\nls -la /data | { grep sqlite | head -5 npx prisma migrate deploy && exec node server.js; }\n"),
+    ("`;` after a here-document's delimiter (tree-sitter-bash #346)",
+     '#!/bin/sh\ncat <<EOF; chmod 600 /app/.env\nDATABASE_URL=file:/data/db.sqlite\nEOF\n'
+     'if [[ "$1" == web ]]; then npx prisma migrate deploy; fi\nnode server.js\n',
+     "#!/bin/sh\ncat\n"),
+]
+
+
+def _ts_parser() -> Any:
+    import tree_sitter
+    import tree_sitter_bash
+
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+
+
+def _ts_commands(parser: Any, text: str) -> tuple[list[tuple[tuple[int, int], list[str]]], bool]:
+    """The simple commands tree-sitter-bash reads (position in characters, words as written), and whether
+    its tree has an ERROR node. ``[ ]``/``[[ ]]`` are read back into words; here-document bodies are data."""
+    data = text.encode()
+    out: list[tuple[tuple[int, int], list[str]]] = []
+
+    def pos(start: int) -> tuple[int, int]:
+        line_start = data.rfind(b"\n", 0, start) + 1
+        return data.count(b"\n", 0, start) + 1, len(data[line_start:start].decode(errors="replace")) + 1
+
+    def leaves(n: Any, acc: list[Any]) -> None:
+        if n.type in _EXPRESSIONS:
+            for c in n.children:
+                leaves(c, acc)
+        else:
+            acc.append(n)
+
+    def visit(n: Any) -> None:
+        if n.type == "heredoc_body":
+            return
+        spans: list[tuple[int, int]] = []
+        if n.type == "command":
+            spans = [(c.start_byte, c.end_byte) for i, c in enumerate(n.children)
+                     if c.type in ("command_name", "variable_assignment") or n.field_name_for_child(i) == "argument"]
+        elif n.type == "variable_assignment" and n.parent.type not in ("command", "declaration_command",
+                                                                          "variable_assignments"):
+            spans = [(n.start_byte, n.end_byte)]
+        elif n.type in ("variable_assignments", "declaration_command", "unset_command"):
+            spans = [(c.start_byte, c.end_byte) for c in n.children if c.type not in _REDIRECTS | {"comment"}]
+        elif n.type == "test_command":
+            acc: list[Any] = []
+            for c in n.children:
+                leaves(c, acc)
+            for c in acc:  # tokens written together are one word
+                if spans and spans[-1][1] == c.start_byte:
+                    spans[-1] = (spans[-1][0], c.end_byte)
+                else:
+                    spans.append((c.start_byte, c.end_byte))
+        if spans:
+            out.append((pos(spans[0][0]), [data[a:b].decode(errors="replace") for a, b in spans]))
+        for c in n.children:
+            visit(c)
+
+    tree = parser.parse(data)
+    visit(tree.root_node)
+    return sorted(out), tree.root_node.has_error
+
+
+def _shell_texts(corpus: Path) -> list[tuple[str, str]]:
+    from flyconf.sources.dockerfile import parse_dockerfile
+
+    texts = [(str(p.relative_to(corpus)), p.read_text(encoding="utf-8", errors="replace"))
+             for p in corpus_scripts(corpus)]
+    for p in sorted(corpus.rglob("*Dockerfile*")):
+        if not p.is_file():
+            continue
+        df = parse_dockerfile(p.read_text(encoding="utf-8", errors="replace"), str(p))
+        for ins in getattr(df, "instructions", ()):
+            if ins.cmd in ("RUN", "CMD", "ENTRYPOINT") and not ins.json:
+                texts.append((f"{p.relative_to(corpus)}:{ins.start_line}", ins.shell_text))
+    return texts
+
+
+def treesitter(corpus: Path, rounds: int) -> int:
+    try:
+        parser = _ts_parser()
+    except ImportError:
+        print("tree-sitter and tree-sitter-bash are not installed", file=sys.stderr)
+        return 2
+    from importlib.metadata import version
+
+    from flyconf.rules.scripts import check_start_script
+    from flyconf.sources.script import parse_script
+
+    print(f"tree-sitter {version('tree-sitter')}, tree-sitter-bash {version('tree-sitter-bash')}")
+    scripts = [p.read_text(encoding="utf-8", errors="replace") for p in corpus_scripts(corpus)]
+    errors = sum(1 for t in scripts if parser.parse(t.encode()).root_node.has_error)
+    print(f"{len(scripts)} corpus start scripts: {errors} with an ERROR node")
+
+    def walk(n: Any) -> int:
+        return 1 + sum(walk(c) for c in n.children)
+
+    for label, fn in (("tree-sitter-bash parse", lambda t: parser.parse(t.encode())),
+                      ("tree-sitter-bash parse + visiting every node", lambda t: walk(parser.parse(t.encode()).root_node)),
+                      ("flyconf's reader (parse_script)", lambda t: parse_script(t, "x"))):
+        samples = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for t in scripts:
+                fn(t)
+            samples.append(time.perf_counter() - start)
+        print(f"  {label:46} all scripts: median {statistics.median(samples) * 1e3:7.1f} ms")
+    probe = ("import time; t = time.perf_counter(); import tree_sitter, tree_sitter_bash;"
+             "tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language())); print(time.perf_counter() - t)")
+    runs = [float(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=ENV).stdout)
+            for _ in range(rounds)]
+    print(f"  importing tree_sitter + tree_sitter_bash and loading the grammar: {statistics.median(runs) * 1e3:.1f} ms")
+
+    texts = _shell_texts(corpus)
+    differ = 0
+    print(f"simple commands read differently ({len(texts)} texts: start scripts, then Dockerfile shell forms):")
+    for name, text in texts:
+        ours = sorted(((c.line, c.column), [w.text for w in c.words]) for c in parse_script(text, "x").commands())
+        theirs, has_error = _ts_commands(parser, text)
+        if ours == theirs:
+            continue
+        differ += 1
+        print(f"  {name}{' (ERROR node)' if has_error else ''}")
+        for row in ours:
+            if row not in theirs:
+                print(f"    flyconf     {row[0][0]}:{row[0][1]} {row[1]}")
+        for row in theirs:
+            if row not in ours:
+                print(f"    tree-sitter {row[0][0]}:{row[0][1]} {row[1]}")
+    print(f"  {differ} of {len(texts)} texts differ")
+    print("probes (valid POSIX sh):")
+    for what, text, as_read in PROBES:
+        commands, has_error = _ts_commands(parser, text)
+        print(f"  {what}: ERROR node: {has_error}")
+        ours = [[w.text for w in c.words] for c in parse_script(text, "x").commands()]
+        print(f"    flyconf reads     {ours}")
+        print(f"    tree-sitter reads {[words for _, words in commands]}")
+        if as_read is not None:
+            for label, src in (("as written", text), ("as tree-sitter reads it", as_read)):
+                found = [f"{d.code} {d.line}:{d.column}" for d in check_start_script(parse_script(src, "x"))]
+                print(f"    findings {label}: {found}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     parser.add_argument("--dump", type=Path)
     parser.add_argument("--compare", type=Path, nargs=2)
+    parser.add_argument("--treesitter", action="store_true")
     args = parser.parse_args()
     if args.compare:
         before, after = (json.loads(p.read_text()) for p in args.compare)
@@ -230,6 +398,8 @@ def main() -> int:
     if not args.corpus.is_dir():
         print(f"{args.corpus} is absent", file=sys.stderr)
         return 2
+    if args.treesitter:
+        return treesitter(args.corpus, args.rounds)
     if args.dump:
         args.dump.write_text(json.dumps(dump(args.corpus), indent=0))
         return 0
