@@ -337,7 +337,8 @@ def treesitter(corpus: Path, rounds: int) -> int:
         return 1 + sum(walk(c) for c in n.children)
 
     for label, fn in (("tree-sitter-bash parse", lambda t: parser.parse(t.encode())),
-                      ("tree-sitter-bash parse + visiting every node", lambda t: walk(parser.parse(t.encode()).root_node)),
+                      ("tree-sitter-bash parse + visiting every node",
+                       lambda t: walk(parser.parse(t.encode()).root_node)),
                       ("flyconf's reader (parse_script)", lambda t: parse_script(t, "x"))):
         samples = []
         for _ in range(rounds):
