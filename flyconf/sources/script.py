@@ -20,6 +20,11 @@ What it produces:
 - :attr:`Script.bashisms`: bash-only syntax found while reading (``[[``,
   ``${x:1:2}``, ``a=(...)``, ``$'...'``, ``&>``, ``<<<``, brace expansion...).
 - :attr:`Script.comments`: every comment, for suppressions.
+
+Why not tree-sitter-bash (issue 11, measured by ``benchmarks/script_reader.py --treesitter``): it reads
+valid POSIX sh wrongly without marking an error (``exec >log 2>&1 node server.js`` as ``exec`` alone,
+``$A.vm.$B.internal`` as two words, a newline after ``a | b | c`` as no separator), which turns into
+false or lost findings; and its ``tree-sitter`` binding has no wheel for Alpine on arm64 since 0.24.
 """
 
 from __future__ import annotations

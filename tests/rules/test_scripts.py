@@ -156,6 +156,56 @@ def test_line_continuations_and_crlf():
     assert (cmd.argv[-1].line, cmd.argv[-1].column) == (3, 3)
 
 
+# Valid POSIX shapes that tree-sitter-bash (0.23.3 to 0.25.1) reads wrongly without marking an error, which is
+# why flyconf keeps its own reader (benchmarks/script_reader.py --treesitter measures it).
+@pytest.mark.parametrize(
+    ("text", "commands", "heredocs"),
+    [
+        ("exec >>/data/log 2>&1 node server.js\n",
+         [(1, 1, ["exec", "node", "server.js"], [(">>", "/data/log"), (">&", "1")])], []),
+        ('echo >&2 "missing" && exit 1\n',
+         [(1, 1, ["echo", "missing"], [(">&", "2")]), (1, 23, ["exit", "1"], [])], []),
+        ("ls | grep db | head -1\nmigrate && exec node s.js\n",
+         [(1, 1, ["ls"], []), (1, 6, ["grep", "db"], []), (1, 16, ["head", "-1"], []), (2, 1, ["migrate"], []),
+          (2, 12, ["exec", "node", "s.js"], [])], []),
+        ("cat <<EOF; chmod 600 .env\nA=1\nEOF\nexec node s.js\n",
+         [(1, 1, ["cat"], [("<<", "EOF")]), (1, 12, ["chmod", "600", ".env"], []),
+          (4, 1, ["exec", "node", "s.js"], [])],
+         [(2, 3)]),
+    ],
+    ids=["redirection-first", "redirection-then-word", "newline-after-pipeline", "heredoc-then-semicolon"],
+)
+def test_reader_keeps_commands_and_their_words_apart(text, commands, heredocs):
+    s = parse_script(text, "x")
+    assert [(c.line, c.column, [w.value for w in c.words], [(op, w.value) for op, w in c.redirects])
+            for c in s.commands()] == commands
+    assert s.heredocs == heredocs
+
+
+def test_two_expansions_joined_by_dots_are_one_word():
+    (cmd,) = script("dig $FLY_ALLOC_ID.vm.$FLY_APP_NAME.internal +short\n").commands()
+    word = cmd.argv[1]
+    assert (word.line, word.column, word.end_column) == (1, 5, 44)
+    assert [(p.kind, p.text) for p in word.parts] == [
+        ("param", "$FLY_ALLOC_ID"), ("lit", ".vm."), ("param", "$FLY_APP_NAME"), ("lit", ".internal")]
+    assert cmd.argv[2].value == "+short" and (cmd.argv[2].line, cmd.argv[2].column) == (1, 45)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("#!/bin/sh\nnode worker.js &\nexec >>/data/log 2>&1 node server.js\n", []),
+        ("#!/bin/sh\nls -la /data | grep sqlite | head -5\nnpx prisma migrate deploy && exec node server.js\n", []),
+        ('#!/bin/sh\ncat <<EOF; chmod 600 /app/.env\nDATABASE_URL=file:/data/db.sqlite\nEOF\n'
+         'if [[ "$1" == web ]]; then npx prisma migrate deploy; fi\nnode server.js\n',
+         [("FC802", 5, 4), ("FC801", 6, 1)]),
+    ],
+    ids=["redirection-first-exec", "newline-after-pipeline", "heredoc-then-semicolon"],
+)
+def test_findings_on_shapes_other_grammars_misread(text, expected):
+    assert [(d.code, d.line, d.column) for d in check_start_script(parse_script(text, "start.sh"))] == expected
+
+
 @pytest.mark.parametrize("text", [
     "", "\n", "#!/bin/sh", "'", '"', "`", "$(", "${", "$((", "if", "fi", "case", "esac", ")", "((", "))",
     "<<", "<<EOF", "cat <<EOF\n", "a=(", "function", "{", "}", "[[", "]]", "f()", "f() {", "echo \\", ";;",
