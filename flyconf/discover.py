@@ -17,6 +17,7 @@ SKIP_DIRS = frozenset({
 
 FLYTOML = "flytoml"
 DOCKERFILE = "dockerfile"
+COMPOSE = "compose"
 
 
 def kind_of(name: str, *, explicit: bool) -> str | None:
@@ -33,6 +34,10 @@ def kind_of(name: str, *, explicit: bool) -> str | None:
         return FLYTOML
     if is_dockerfile_name(base):
         return DOCKERFILE
+    from flyconf.compose.names import is_compose_name
+
+    if is_compose_name(base, explicit=explicit):
+        return COMPOSE
     return None
 
 
