@@ -112,8 +112,10 @@ def placement(sa: ServiceApp, db: "Found") -> Placement:
     litestream = app.litestream
     if litestream is not None and (not litestream.paths or any(path == p for p, _at in litestream.paths)):
         return Placement("replicated")
-    if app.uses_litefs or app.litefs_serving(path) is not None:
+    if app.litefs_serving(path) is not None:
         return Placement("unknown")  # LiteFS keeps the data in its own directory; not judged here
+    if app.uses_litefs and (app.runs_litefs is None or app.runs_litefs.fuse_dir is None):
+        return Placement("unknown")  # LiteFS's FUSE directory may well be this path
     mount = sa.service.mount_containing(path)
     image_mount = None
     for m in image_volumes(sa):

@@ -31,6 +31,7 @@ VOLUME, BIND, ANONYMOUS, TMPFS, IMAGE_VOLUME, UNKNOWN = "volume", "bind", "anony
 _DEV_VALUES = frozenset({"development", "dev", "local", "test", "testing"})
 _MODE_VARIABLES = ("NODE_ENV", "RAILS_ENV", "RACK_ENV", "MIX_ENV", "APP_ENV", "FLASK_ENV", "DJANGO_ENV", "ENVIRONMENT",
                    "ENV", "GO_ENV", "APP_ENVIRONMENT")
+_DEBUG_VARIABLES = ("DEBUG", "DJANGO_DEBUG", "FLASK_DEBUG", "APP_DEBUG")
 
 
 @dataclass(frozen=True)
@@ -158,11 +159,19 @@ class Service:
 
     @property
     def development(self) -> str | None:
-        """The variable that says this service runs in development (`NODE_ENV: development`...), if any."""
+        """What says this service runs in development, if anything: `NODE_ENV: development` (and the like),
+        `DEBUG: "true"`, or a build target named for development."""
         for name in _MODE_VARIABLES:
             entry = self.env.get(name)
             if entry is not None and entry.value is not None and entry.value.strip().lower() in _DEV_VALUES:
                 return f"{name}={entry.value}"
+        for name in _DEBUG_VARIABLES:
+            entry = self.env.get(name)
+            if entry is not None and entry.value is not None and entry.value.strip().lower() in ("1", "true", "yes", "on"):
+                return f"{name}={entry.value}"
+        target = self.build_target
+        if target is not None and target.lower() in _DEV_VALUES:
+            return f"build target `{target}`"
         return None
 
 
