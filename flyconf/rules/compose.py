@@ -287,7 +287,10 @@ def sqlite_verdicts(unit: "ComposeUnit") -> Iterator[Verdict]:
                 continue
             seen.add(db.path)
             found.append((sa, db, placement(sa, db)))
-    kept = {db.path: (sa, p) for sa, db, p in found if p.keeps_data}
+    kept: dict[str | None, tuple["ServiceApp", "Placement"]] = {}
+    for sa, db, p in found:
+        if p.keeps_data:
+            kept.setdefault(db.path, (sa, p))  # the first service, in file order, that keeps it
     for sa, db, placed in found:
         kind = placed.kind
         service = sa.service
