@@ -58,7 +58,8 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", plan: "FixPlan") 
         if not verdicts:
             continue
         kept = {(d.path, d.line, d.column, d.code) for d in apply([v.diagnostic() for v in verdicts], ws.documents)}
-        planned: dict[tuple[str, str], str] = {}  # (service, directory) -> volume
+        planned: dict[str, str] = {}  # directory -> volume: services that open the same file share it
+        mounted: set[tuple[str, str]] = set()
         taken = set(unit.project.volumes) | {m.source for sa in unit.services for m in sa.service.mounts
                                              if m.source}
         for v in verdicts:
@@ -68,7 +69,7 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", plan: "FixPlan") 
             service = v.service.service
             directory = posixpath.dirname(v.db.path)
             shown = f"{service.at.doc.display_path}: service `{service.name}`"
-            if (service.name, directory) in planned:
+            if (service.name, directory) in mounted:
                 continue
             problem = _unsafe(v.service, directory)
             if problem is not None:
@@ -77,9 +78,13 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", plan: "FixPlan") 
             doc = service.at.doc
             if doc.fs_path is None:
                 continue
-            volume, declare = _volume_name(directory, unit, taken)
-            taken.add(volume)
-            planned[(service.name, directory)] = volume
+            if directory in planned:
+                volume, declare = planned[directory], False
+            else:
+                volume, declare = _volume_name(directory, unit, taken)
+                taken.add(volume)
+                planned[directory] = volume
+            mounted.add((service.name, directory))
             edits.setdefault(doc.fs_path, []).append(_Edit(service.name, volume, directory, declare))
             docs[doc.fs_path] = doc  # type: ignore[assignment]
     for path, items in edits.items():
@@ -93,7 +98,7 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", plan: "FixPlan") 
             continue
         plan.changes.append(FileChange(path, doc.text, new, why="Compose file"))
         for e in items:
-            declared = f", and `{e.volume}:` under top-level `volumes`" if e.declare else ""
+            declared = f", declared under top-level `volumes`" if e.declare else ""
             plan.done.append(f"{doc.display_path}: service `{e.service}` mounts the named volume `{e.volume}` at "
                              f"{e.directory}{declared} (the SQLite database was on no volume)")
 
@@ -187,7 +192,7 @@ def guess_indent(text: str) -> tuple[int, int, int]:
             parent = indent
         else:
             parent = None
-    offset = offset if offset is not None else 0
+    offset = offset if offset is not None else 2  # no list to learn from: the Compose documentation's style
     return mapping or 2, offset + 2, offset
 
 
