@@ -3,8 +3,9 @@
 An override file (compose.override.yaml) is merged into the base file beside it, as Compose does by
 default; it is never a project of its own, and an override with no base is only checked for syntax.
 A `-f` variant (`docker-compose.prod.yml`) is a project of its own, unless it is an overlay: a variant
-that defines a service with neither `image`, `build` nor `extends`, beside a base file that defines
-that service, is used as `docker compose -f <base> -f <variant>`, so flyconf merges it into the base.
+that defines a service with neither `image`, `build` nor `extends`, or depends on a service, that only
+the base file beside it defines, is used as `docker compose -f <base> -f <variant>`, so flyconf merges
+it into the base.
 """
 
 from __future__ import annotations
@@ -92,14 +93,23 @@ def _overlay_base(project: Project, path: Path, ws: "Workspace") -> ComposeFile 
         services = root.get("services") if root.is_map else None
         if services is not None:
             defined.update(name for name, _node in services.items())
+    own: set[str] = set()
+    needed: set[str] = set()
     for doc in project.files:
         for root in doc.documents:
             services = root.get("services") if root.is_map else None
             for name, node in (services.items() if services is not None else ()):
+                own.add(name)
                 if node.is_map and name in defined and not any(node.get(k) is not None
                                                               for k in ("image", "build", "extends")):
                     return base
-    return None
+                depends = node.get("depends_on") if node.is_map else None
+                if depends is not None and depends.is_seq:
+                    needed.update(d.text for d in depends.value if d.text)
+                elif depends is not None:
+                    needed.update(dep for dep, _node in depends.items())
+    # A service it depends on that only the base defines: it is used together with the base.
+    return base if (needed - own) & defined else None
 
 
 def _problems(doc: ComposeFile) -> list[Diagnostic]:
