@@ -10,7 +10,7 @@ directory is the service's `working_dir`, else the image's WORKDIR.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flyconf.app import App
 from flyconf.compose.project import ANONYMOUS, BIND, IMAGE_VOLUME, TMPFS, UNKNOWN, VOLUME, Mount, Project, Service
@@ -132,15 +132,6 @@ def placement(sa: ServiceApp, db: "Found") -> Placement:
     return Placement(kind or "unknown", mount)
 
 
-def describe_where(db: "Found") -> str:
-    """How a finding names where a database is declared."""
-    return f"{db.declared}"
-
-
-def label(db: "Found") -> str:
-    from flyconf.rules.sqlite import label as sqlite_label
-
-    return sqlite_label(db)
 
 
 def anchor(sa: ServiceApp, db: "Found") -> Location:
@@ -152,9 +143,6 @@ def anchor(sa: ServiceApp, db: "Found") -> Location:
         return db.declared
     return sa.service.at
 
-
-def first(items: list[Any]) -> Any:
-    return items[0] if items else None
 
 
 @dataclass

@@ -98,7 +98,7 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", plan: "FixPlan") 
             continue
         plan.changes.append(FileChange(path, doc.text, new, why="Compose file"))
         for e in items:
-            declared = f", declared under top-level `volumes`" if e.declare else ""
+            declared = ", declared under top-level `volumes`" if e.declare else ""
             plan.done.append(f"{doc.display_path}: service `{e.service}` mounts the named volume `{e.volume}` at "
                              f"{e.directory}{declared} (the SQLite database was on no volume)")
 

@@ -20,7 +20,6 @@ from typing import Any, Callable, Iterable
 from flyconf.compose.interpolate import EnvLine, interpolate, parse_env_file
 from flyconf.compose.names import BASE_NAMES, OVERRIDE_NAMES, PRODUCTION_LABELS, is_fragment, label_of
 from flyconf.databases.model import Location
-from flyconf.diagnostics import Span
 from flyconf.sources.base import Document
 from flyconf.sources.compose import ComposeFile, YNode
 
@@ -295,7 +294,7 @@ def load_project(files: list[ComposeFile], read: Reader, read_doc: DocReader) ->
             project.dotenv = {e.name: e.value for e in parse_env_file(dotenv_doc.text) if e.value is not None}
     loader = _Loader(project, read, read_doc)
     for doc in files:
-        loader.add_file(doc, top=True)
+        loader.add_file(doc)
     loader.finish()
     return project
 
@@ -333,7 +332,7 @@ class _Loader:
         return result.value, result.steps
 
     # -- files ----------------------------------------------------------------------------------
-    def add_file(self, doc: ComposeFile, *, top: bool) -> None:
+    def add_file(self, doc: ComposeFile) -> None:
         for root in doc.documents:
             if not root.is_map:
                 self.project.structure.append(("the top level of a Compose file must be a mapping (services:, "
@@ -397,7 +396,7 @@ class _Loader:
                     self.project.notes.append(f"`include` {value} could not be read: its services and volumes are "
                                               "not known")
                     continue
-                self.add_file(included, top=False)
+                self.add_file(included)
 
     def _layers(self, doc: ComposeFile, name: str, node: YNode, seen: set[tuple[str, str]]) -> list[YNode]:
         """The definitions that make up a service in one file: its `extends` bases first, then itself."""
@@ -712,7 +711,3 @@ def _short_volume(spec: str, at: Location, base: Path | None) -> Mount:
     if _is_file_path(source):
         return Mount(BIND, _norm(target), at, source, at, read_only, host=_host_path(source, base))
     return Mount(VOLUME, _norm(target), at, source, at, read_only)
-
-
-def span_of(loc: Location) -> Span:
-    return loc.span

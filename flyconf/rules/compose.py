@@ -43,8 +43,8 @@ COMPOSE_NOT_ON_VOLUME = declare(
     A container's own file system (its writable layer) lives only as long as
     the container: `docker compose down` removes it, and `up` after a new build
     or a changed setting recreates the container from the image (Docker docs,
-    "Manage data in Docker": data written in the container "doesn't persist
-    when that container no longer exists"). A SQLite file that is not under a
+    "Storage": "Data written to the container layer doesn't persist when the
+    container is destroyed"). A SQLite file that is not under a
     named volume or a bind mount of the service is therefore lost, silently:
     the app starts again with an empty database. flyconf finds the database
     where the app declares it (the service's `environment` and `env_file`, the
@@ -136,9 +136,10 @@ COMPOSE_TMPFS = declare(
     "A SQLite database is on a tmpfs mount: it lives in memory and is gone when the container stops.",
     """
     A tmpfs mount (`tmpfs:` or a `type: tmpfs` volume) is a file system in the
-    host's memory: "the data is lost when the container stops" (Docker docs,
-    "tmpfs mounts"). A database there does not survive a restart, let alone a
-    new deployment. Use a named volume. (Test and CI files, such as
+    host's memory: when the container stops, the mount is removed and the files
+    written there are not kept (Docker docs, "tmpfs mounts"). A database there
+    does not survive a restart, let alone a new deployment. Use a named
+    volume. (Test and CI files, such as
     `docker-compose.test.yml`, are not checked: a throw-away database is the
     point there.)
     """,

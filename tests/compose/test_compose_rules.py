@@ -558,3 +558,20 @@ def test_compose_text_on_standard_input():
     assert [(d.rule, d.line, d.column) for d in diags] == [("compose-volume-undeclared", 4, 15)]
     bad = lint_text("services: [\n", filename="docker-compose.yml")
     assert [(d.rule, d.line) for d in bad] == [("compose-syntax", 2)]
+
+
+def test_every_compose_rule_documents_a_bad_and_a_good_example_that_hold(tmp_path: Path):
+    from flyconf import registry
+
+    rules = [r for r in registry.all_rules() if r.family == "compose"]
+    assert [r.code for r in rules] == [f"FC41{i}" for i in range(9)]
+    for rule in rules:
+        assert rule.explanation and rule.bad and rule.good and rule.summary
+        if rule.name == "compose-bind-mount-over-app":  # needs the image: checked on disk below
+            continue
+        assert rule.name in {d.rule for d in lint_text(rule.bad, filename="compose.yaml")}, rule.name
+        assert rule.name not in {d.rule for d in lint_text(rule.good, filename="compose.yaml")}, rule.name
+    bind = registry.get("compose-bind-mount-over-app")
+    bad = lint_project(tmp_path / "bad", {"docker-compose.prod.yml": bind.bad, "Dockerfile": NODE_DOCKERFILE})
+    good = lint_project(tmp_path / "good", {"docker-compose.prod.yml": bind.good, "Dockerfile": NODE_DOCKERFILE})
+    assert bind.name in {d.rule for d in bad} and bind.name not in {d.rule for d in good}
