@@ -131,7 +131,15 @@ def check_units(units: Sequence[ComposeUnit]) -> list[Diagnostic]:
 def lint_compose(paths: Sequence[Path], ws: "Workspace") -> list[Diagnostic]:
     """Every finding of the Compose files ``paths`` (their projects, services, Dockerfiles)."""
     units, findings = load_units(paths, ws)
-    return findings + check_units(units)
+    out: list[Diagnostic] = []
+    seen: set[tuple[str, int, int, str]] = set()
+    for d in findings + check_units(units):
+        # A base file is read alone and with an overlay: one finding per place and rule.
+        key = (d.path, d.line, d.column, d.code)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
 
 
 def lint_compose_document(doc: ComposeFile, ws: "Workspace") -> list[Diagnostic]:

@@ -220,12 +220,14 @@ class Project:
         path = self.base.display_path.replace(os.sep, "/")
         if ".devcontainer/" in path or path.startswith(".devcontainer"):
             return None
-        label = self.label
-        if label is not None:
+        labelled = [(f, label_of(posixpath.basename(f.display_path.replace(os.sep, "/")))) for f in self.files]
+        labelled = [(f, label) for f, label in labelled if label is not None and label != "override"]
+        for f, label in labelled:  # the base, or a variant merged into it (an overlay)
             words = set(label.replace("-", ".").replace("_", ".").split("."))
             if words & PRODUCTION_LABELS:
-                return f"its name, {posixpath.basename(path)}, says it is for production"
-            return None
+                return f"its name, {posixpath.basename(f.display_path)}, says it is for production"
+        if labelled:
+            return None  # docker-compose.dev.yml, compose.example.yaml...
         if self.has_override:
             return None
         for service in self.services.values():

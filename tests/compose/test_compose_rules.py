@@ -575,3 +575,13 @@ def test_every_compose_rule_documents_a_bad_and_a_good_example_that_hold(tmp_pat
     bad = lint_project(tmp_path / "bad", {"docker-compose.prod.yml": bind.bad, "Dockerfile": NODE_DOCKERFILE})
     good = lint_project(tmp_path / "good", {"docker-compose.prod.yml": bind.good, "Dockerfile": NODE_DOCKERFILE})
     assert bind.name in {d.rule for d in bad} and bind.name not in {d.rule for d in good}
+
+
+def test_overlay_variant_decides_production(tmp_path: Path):
+    base = "services:\n  web:\n    build: .\n    restart: always\n    volumes:\n      - .:/app\n"
+    files = {"docker-compose.yml": base, "Dockerfile": NODE_DOCKERFILE}
+    dev = lint_project(tmp_path / "dev", {**files, "docker-compose.dev.yml": "services:\n  web:\n    ports: ['3000:3000']\n"})
+    prod = lint_project(tmp_path / "prod", {**files, "docker-compose.prod.yml": "services:\n  web:\n    ports: ['80:3000']\n"})
+    # The base alone (restart policies, no override) is production in both; the dev overlay is not.
+    assert where(dev, "compose-bind-mount-over-app") == [("docker-compose.yml", 6, 9)]
+    assert where(prod, "compose-bind-mount-over-app") == [("docker-compose.yml", 6, 9)]  # once, not per project
