@@ -148,8 +148,12 @@ class App:
         *,
         directory: Path | None = None,
         dockerfile: Any = None,
+        compose_service: Any = None,
     ) -> None:
         self.flytoml = flytoml  # None when a Dockerfile is linted on its own
+        # A Compose service (flyconf.compose.project.Service) this App stands for: its environment takes
+        # the place of fly.toml [env], its `working_dir` that of WORKDIR, its build target that of fly.toml's.
+        self.compose_service = compose_service
         self.data: dict[str, Any] = flytoml.data if flytoml is not None else {}
         self.directory = directory  # the fly.toml's directory (the build context), when on disk
         self.dockerfile = dockerfile  # flyconf.sources.dockerfile.Dockerfile or None
@@ -172,6 +176,9 @@ class App:
                 EnvValue(name, value, (), "Dockerfile", dockerfile, dockerfile.token_span(ins, name))
                 for name, (value, ins) in self.image.env.items()
             ]
+        if compose_service is not None and compose_service.working_dir is not None:
+            workdir = compose_service.working_dir.value  # None: it depends on a variable flyconf cannot see
+            self.workdir = workdir if workdir is not None and workdir.startswith("/") else None
 
     @property
     def has_flytoml(self) -> bool:
@@ -191,6 +198,8 @@ class App:
 
     @property
     def build_target(self) -> str | None:
+        if self.compose_service is not None:
+            return self.compose_service.build_target
         target = self.build.get("build-target", self.build.get("build_target"))
         return target if isinstance(target, str) and target else None
 
@@ -331,6 +340,10 @@ class App:
         primary = self.data.get("primary_region")
         if isinstance(primary, str):
             out["PRIMARY_REGION"] = EnvValue("PRIMARY_REGION", primary, ("primary_region",))
+        if self.compose_service is not None:  # `environment` and `env_file` over the image's ENV
+            for entry in self.compose_service.env.values():
+                if entry.value is not None:
+                    out[entry.name] = EnvValue(entry.name, entry.value, (), entry.origin, entry.at.doc, entry.at.span)
         return out
 
     def where(self, value: EnvValue) -> tuple[Any, Any]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from flyconf.sources.flytoml import FlyToml
 
 FLYTOML, DOCKERFILE, SCRIPT, CONFIG = "flytoml", "dockerfile", "script", "config"
+COMPOSE = "compose"  # a Compose file (flyconf.compose)
 
 # Programs that start another program given as their arguments.
 _WRAPPERS = {"tini", "dumb-init", "su-exec", "gosu", "setpriv", "catatonit", "s6-svscan", "chamber", "doppler"}
@@ -82,6 +83,10 @@ def _parse(text: str, kind: str, shown: str, fs_path: Path | None) -> Loaded:
         parsed = parse_dockerfile(text, shown, fs_path)
     elif kind == CONFIG:
         parsed = Document(display_path=shown, text=text, fs_path=fs_path)  # an app's configuration file
+    elif kind == COMPOSE:
+        from flyconf.sources.compose import parse_compose
+
+        parsed = parse_compose(text, shown, fs_path)
     else:
         from flyconf.sources.script import parse_script
 
@@ -95,7 +100,7 @@ def failure_diagnostic(failure: ReadFailure, shown: str, kind: str, text: str = 
     if failure.rule == "io-error":
         name = "io-error"
     else:
-        name = {FLYTOML: "toml-syntax", DOCKERFILE: "dockerfile-syntax"}.get(kind, "io-error")
+        name = {FLYTOML: "toml-syntax", DOCKERFILE: "dockerfile-syntax", COMPOSE: "compose-syntax"}.get(kind, "io-error")
     rule = registry.get(name)
     assert rule is not None, name
     return rule.diagnostic(Document(display_path=shown, text=text), (failure.line, failure.column), failure.message,

@@ -232,7 +232,7 @@ def _inspect(args: "argparse.Namespace") -> int:
         write_atomic(args.output, text)
     else:
         sys.stdout.write(text)
-    return EXIT_ERROR if report["problems"] and not report["apps"] else EXIT_OK
+    return EXIT_ERROR if report["problems"] and not report["apps"] and not report["compose"] else EXIT_OK
 
 
 def _fix(args: "argparse.Namespace") -> int:

@@ -24,6 +24,7 @@ SKIP_DIRS = frozenset({
 
 FLYTOML = "flytoml"
 DOCKERFILE = "dockerfile"
+COMPOSE = "compose"
 
 # Extensions of source code, documents, templates and data: `dockerfile.py`, `Dockerfile.rst` or
 # `Dockerfile.j2` are a program, a document or a template about Dockerfiles, not one.
@@ -52,6 +53,10 @@ def kind_of(name: str, *, explicit: bool) -> str | None:
         return FLYTOML
     if is_dockerfile_name(base):
         return DOCKERFILE
+    from flyconf.compose.names import is_compose_name
+
+    if is_compose_name(base, explicit=explicit):
+        return COMPOSE
     return None
 
 

@@ -36,9 +36,13 @@ def inspect_paths(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[st
     problems: list[dict[str, Any]] = []
     built: set[str] = set()
     dockerfiles = []
+    compose_files = []
     for target in discover(paths):
         if not target.path.exists():
             problems.append({"path": display(target.path), "problem": "file or directory not found"})
+            continue
+        if target.kind == "compose":
+            compose_files.append(target.path)
             continue
         if target.kind == DOCKERFILE:
             dockerfiles.append(target.path)
@@ -69,7 +73,10 @@ def inspect_paths(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[st
         if app.has_flytoml:
             continue  # its fly.toml was described above, or will be with it
         apps.append(describe(app))
-    return {"version": SCHEMA_VERSION, "apps": apps, "problems": problems}
+    from flyconf.compose.inspect import describe_paths
+
+    compose = describe_paths(compose_files, ws, problems) if compose_files else []
+    return {"version": SCHEMA_VERSION, "apps": apps, "compose": compose, "problems": problems}
 
 
 def _loc(at: "Location | None") -> dict[str, Any] | None:
@@ -256,10 +263,13 @@ def render_text(report: dict[str, Any]) -> str:
     for app in report["apps"]:
         lines.extend(_app_text(app))
         lines.append("")
+    from flyconf.compose.inspect import render_text as compose_text
+
+    lines.extend(compose_text(report.get("compose", [])))
     for problem in report["problems"]:
         lines.append(f"{problem['path']}: {problem['problem']}")
-    if not report["apps"] and not report["problems"]:
-        lines.append("no fly.toml or Dockerfile found")
+    if not report["apps"] and not report.get("compose") and not report["problems"]:
+        lines.append("no fly.toml, Dockerfile or Compose file found")
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

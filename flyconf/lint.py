@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from flyconf import registry
 from flyconf.assemble import (
+    COMPOSE,
     DOCKERFILE,
     FLYTOML,
     Workspace,
@@ -109,6 +110,10 @@ def _from_text(text: str, filename: str, selection: Selection) -> Report:
             found.extend(_check_app(App(loaded.doc), ws))
         elif kind == DOCKERFILE:
             found.extend(_check_app(App(None, dockerfile=loaded.doc), ws))
+        elif kind == COMPOSE:
+            from flyconf.compose.lint import lint_compose_document
+
+            found.extend(lint_compose_document(loaded.doc, ws))  # type: ignore[arg-type]
     return Report(_finish(found, selection, ws.documents), [filename], [], {filename: text})
 
 
@@ -122,6 +127,7 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
     report.notes = [f"{display(n.path)}: {n.reason}" for n in walk_notes]
     consumed: set[Path] = set()  # Dockerfiles already linted as part of an app
     explicit_dockerfiles: list[Path] = []
+    compose_files: list[Path] = []
 
     for target in targets:
         shown = display(target.path)
@@ -135,6 +141,9 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
         report.files.append(shown)
         if target.kind == DOCKERFILE:
             explicit_dockerfiles.append(target.path)
+            continue
+        if target.kind == COMPOSE:
+            compose_files.append(target.path)
             continue
         loaded = ws.load(target.path, FLYTOML, shown)
         found.extend(loaded.findings)
@@ -163,6 +172,11 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
             own.update(s.display_path for s in app.scripts)
             results = [d for d in results if d.path in own]
         found.extend(results)
+
+    if compose_files:  # each project with its services' Dockerfiles and app configuration
+        from flyconf.compose.lint import lint_compose
+
+        found.extend(lint_compose(compose_files, ws))
 
     report.diagnostics = _finish(found, selection, ws.documents)
     report.sources = {path: doc.text for path, doc in ws.documents.items()}

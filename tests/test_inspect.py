@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flyconf.inspect import inspect_paths
+from flyconf.inspect import inspect_paths, render_text
 from tests.conftest import CORPUS, REPO, needs_shared
 from tests.databases.helpers import write_app
 
@@ -46,7 +46,7 @@ APP = {
 }
 
 # The documented shape: every key, at every level (README, "flyconf inspect").
-TOP = {"version", "apps", "problems"}
+TOP = {"version", "apps", "compose", "problems"}
 APP_KEYS = {"config", "app", "build", "groups", "databases", "litefs", "litestream", "migrations", "notes"}
 BUILD = {"context", "dockerfile", "remote_dockerfile", "image", "target", "stage", "user", "workdir"}
 GROUP = {"name", "command", "command_from", "mounts", "serves", "runs_the_app"}
@@ -55,6 +55,14 @@ DATABASE = {"name", "framework", "reader", "kind", "path", "value", "declared", 
 PLACEMENT = {"verdict", "on_volume", "mounts", "missing_groups"}
 MIGRATION = {"when", "command", "tool", "migration", "via", "at"}
 LOCATION = {"path", "line", "column"}
+# Compose projects (README, "flyconf inspect", `compose`).
+PROJECT = {"files", "production", "volumes", "services", "notes"}
+VOLUME = {"name", "external", "declared", "used_by"}
+SERVICE = {"name", "declared", "image", "build", "working_dir", "read_only", "restart", "mounts", "environment",
+           "databases", "notes"}
+SERVICE_BUILD = {"context", "dockerfile", "target", "shared_from"}
+MOUNT = {"type", "source", "target", "read_only", "from", "at"}
+ENVIRONMENT = {"name", "value", "at", "origin"}
 
 
 def test_json_shape_and_content(tmp_path: Path):
@@ -110,7 +118,8 @@ def test_missing_path_is_a_problem_not_a_traceback(tmp_path: Path):
 def test_readme_documents_every_key():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("### flyconf inspect"):]
-    for key in TOP | APP_KEYS | BUILD | GROUP | DATABASE | PLACEMENT | MIGRATION:
+    for key in (TOP | APP_KEYS | BUILD | GROUP | DATABASE | PLACEMENT | MIGRATION | PROJECT | VOLUME | SERVICE
+                | SERVICE_BUILD | MOUNT | ENVIRONMENT):
         assert f"`{key}`" in section, key
 
 
@@ -142,3 +151,51 @@ def test_a_finding_in_an_app_configuration_file_can_be_suppressed_there(tmp_path
     found = [(d.rule, d.line, d.column) for d in lint_paths([root]) if d.path.endswith("litefs.yml")]
     assert [f for f in found if f[0] == "litefs-migration-on-replicas"] == []
     assert ("invalid-suppression", 4, 21) in found and ("litefs-data-not-on-volume", 5, 8) in found
+
+
+def test_compose_projects_json_shape_and_content(tmp_path: Path):
+    root = write_app(tmp_path, {
+        "compose.yaml": """
+            services:
+              web:
+                build: .
+                image: notes
+                restart: always
+                environment:
+                  DATABASE_URL: file:/data/notes.db
+                volumes:
+                  - data:/data
+              worker:
+                image: notes
+                read_only: true
+                environment:
+                  DATABASE_URL: file:/data/notes.db
+            volumes:
+              data:
+        """,
+        "Dockerfile": APP["Dockerfile"],
+    })
+    report = inspect_paths(root)
+    assert set(report) == TOP and report["problems"] == []
+    (project,) = report["compose"]
+    assert set(project) == PROJECT and project["files"][0].endswith("compose.yaml")
+    assert project["production"].startswith("service `web` has `restart: always`")
+    (volume,) = project["volumes"]
+    assert set(volume) == VOLUME and volume["used_by"] == ["web"] and (volume["declared"]["line"],
+                                                                        volume["declared"]["column"]) == (16, 3)
+    services = {s["name"]: s for s in project["services"]}
+    assert all(set(s) == SERVICE for s in services.values())
+    web, worker = services["web"], services["worker"]
+    assert set(web["build"]) == SERVICE_BUILD and web["working_dir"] == "/app"
+    assert worker["build"]["shared_from"] == "web" and worker["read_only"] is True
+    (mount,) = web["mounts"]
+    assert set(mount) == MOUNT and (mount["type"], mount["source"], mount["target"]) == ("volume", "data", "/data")
+    (env,) = web["environment"]
+    assert set(env) == ENVIRONMENT and (env["at"]["line"], env["at"]["column"]) == (7, 21)
+    (db,) = web["databases"]
+    assert set(db) == DATABASE and db["groups"] == ["web"]
+    assert db["placement"] == {"verdict": "volume", "on_volume": True, "mounts": ["/data"], "missing_groups": []}
+    (wdb,) = worker["databases"]  # the worker runs web's image, without the volume (and read-only)
+    assert wdb["placement"] == {"verdict": "none", "on_volume": False, "mounts": [], "missing_groups": ["worker"]}
+    text = render_text(report)
+    assert "service worker: build " in text and "volume: none" in text

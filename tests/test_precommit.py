@@ -60,3 +60,13 @@ def test_pre_commit_runs_the_hook(tmp_path: Path):
         cwd=project, capture_output=True, text=True, env=env, timeout=900,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_hook_files_pattern_matches_compose_files():
+    (hook,) = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    pattern = re.compile(hook["files"])
+    for name in ["compose.yaml", "compose.yml", "docker-compose.yml", "deploy/docker-compose.yaml",
+                 "compose.override.yaml", "docker-compose.override.yml", "docker-compose.prod.yml", "compose.dev.yaml"]:
+        assert pattern.search(name), name
+    for name in ["composer.json", "docker-compose.yml.example", "compose.json", "mycompose.yml", "docs/compose.md"]:
+        assert not pattern.search(name), name

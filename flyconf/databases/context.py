@@ -20,7 +20,8 @@ _SKIP_DIRS = frozenset({
     "bower_components", ".next", ".nuxt", ".svelte-kit", "dist", "build", "target", "tmp", "log", "coverage",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", "public", "priv/static", "storage",
 })
-_GLOB_LIMIT = 4000  # files visited per glob: a huge tree is not configuration
+_GLOB_LIMIT = 4000
+_ORIGINS = {"fly.toml": "fly.toml [env]", "Dockerfile": "Dockerfile ENV"}  # else as written (a Compose file)  # files visited per glob: a huge tree is not configuration
 
 
 def read_plain(path: Path) -> Document | None:
@@ -65,7 +66,7 @@ class AppContext:
                         at = Location(doc, span)
                 except (AssertionError, ValueError):  # pragma: no cover - a value without a document
                     at = None
-                origin = "fly.toml [env]" if value.origin == "fly.toml" else f"{value.origin} ENV"
+                origin = _ORIGINS.get(value.origin, value.origin)
                 if value.path and value.path[0] == "primary_region":
                     origin = "fly.toml primary_region"
                 out[name] = EnvVar(name, value.value, at, origin)

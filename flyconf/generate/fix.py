@@ -2,6 +2,8 @@
 
 - sqlite-not-on-volume: the database gets a volume (`[[mounts]]` when there is
   none) and its `[env]` path moves onto it.
+- compose-sqlite-not-on-volume, compose-sqlite-read-only: the service gets a
+  named volume for the database's directory (flyconf.compose.fix).
 - release-command-sqlite: the migration leaves `[deploy] release_command` and
   runs in the generated start-up wrapper, which the Dockerfile now uses as its
   ENTRYPOINT.
@@ -47,7 +49,10 @@ def plan_fixes(paths: Sequence[str | os.PathLike[str]]) -> FixPlan:
 
     plan = FixPlan()
     ws = Workspace()
+    compose_files = []
     for target in discover(paths):
+        if target.kind == "compose" and target.path.is_file():
+            compose_files.append(target.path)
         if target.kind != FLYTOML or not target.path.is_file():
             continue
         loaded = ws.load(target.path, FLYTOML)
@@ -58,6 +63,10 @@ def plan_fixes(paths: Sequence[str | os.PathLike[str]]) -> FixPlan:
         fixable = {d.code for d in _check_app(app, ws) if d.fixable}
         if fixable:
             _plan_app(app, fixable, plan)  # type: ignore[arg-type]
+    if compose_files:  # a named volume for each SQLite database on no volume (flyconf.compose.fix)
+        from flyconf.compose.fix import plan_compose_fixes
+
+        plan_compose_fixes(compose_files, ws, plan)
     return plan
 
 
