@@ -103,8 +103,10 @@ COMPOSE_UNUSED = declare(
     A top-level volume that no service mounts keeps nothing: Compose creates it
     and it stays empty. Often a service meant to use it mounts a host directory
     with the same name instead (`./data:/data` is a bind mount, not the volume
-    `data`), or the entry is left over. Reported as information: the file
-    works, but the data may not be where you think.
+    `data`), or the entry is left over (Compose specification, "Volumes
+    top-level element": a declared volume is created whether or not a service
+    uses it). Reported as information: the file works, but the data may not be
+    where you think.
     """,
     bad="services:\n  web:\n    image: app\n    volumes:\n      - ./data:/data\n\nvolumes:\n  data:\n",
     good="services:\n  web:\n    image: app\n    volumes:\n      - data:/data\n\nvolumes:\n  data:\n",
@@ -115,8 +117,10 @@ COMPOSE_NOT_SHARED = declare(
     "FC415", "compose-sqlite-volume-not-shared", "error",
     "Two services open the same SQLite path, and only one of them has the volume that holds it.",
     """
-    Each container has its own file system: a path is the same file in two
-    services only when both mount the same volume (or bind mount) there. When
+    Each container has its own file system (Docker docs, "Storage": data
+    written to a container's writable layer does not persist and is not shared
+    with other containers): a path is the same file in two services only when
+    both mount the same volume (or bind mount) there. When
     `web` keeps /data/app.db on a volume and `worker` (built from the same
     image) has no mount at /data, the worker opens a file of its own, empty and
     thrown away with its container, and never sees the web's data. This is the
@@ -172,7 +176,9 @@ COMPOSE_BIND_OVER_APP = declare(
     "FC418", "compose-bind-mount-over-app", "warning",
     "A production Compose file bind-mounts the source tree over the directory where the image has its code.",
     """
-    A bind mount hides what the image has at its target: the container runs
+    A bind mount hides what the image has at its target (Docker docs, "Bind
+    mounts": mounting into a non-empty directory obscures its existing
+    contents): the container runs
     the files of the host's checkout, not the image that was built and tested,
     and whatever the build put there (installed dependencies such as
     node_modules or vendor/bundle, compiled assets) is gone. That is a

@@ -380,7 +380,7 @@ def test_every_rule_names_its_evidence():
     from flyconf import registry
 
     markers = re.compile(r"superfly/|fly-go|Fly's docs|docs\b|#\d+|Docker's|BuildKit|POSIX|go-units|google/shlex|"
-                         r"boot log|dash|flyctl's own")
+                         r"boot log|dash|flyctl's own|Compose specification|compose-go")
     # io-error and invalid-suppression are about flyconf itself; migration-skipped is about the shell's own
     # positional parameters and test(1), which its explanation spells out.
     about_flyconf = {"io-error", "invalid-suppression", "migration-skipped"}
