@@ -35,6 +35,20 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _config_options(lint: "argparse.ArgumentParser") -> None:
+    """`flyconf lint`'s configuration options (see flyconf/config.py)."""
+    how = lint.add_mutually_exclusive_group()
+    how.add_argument("--config", metavar="PATH",
+                     help="use this configuration file for every file (flyconf.toml, or a pyproject.toml with "
+                          "[tool.flyconf]) instead of the closest one to each file")
+    how.add_argument("--isolated", action="store_true", help="read no configuration file")
+    lint.add_argument("--exclude", type=_csv, action="extend", metavar="PATTERNS",
+                      help="also skip files and directories matching these comma-separated patterns "
+                           "(gitignore-style, relative to the current directory)")
+    lint.add_argument("--show-settings", action="store_true",
+                      help="print the settings in effect for each PATH and where each came from; lint nothing")
+
+
 def build_parser() -> "argparse.ArgumentParser":
     _Parser = _parser_class()
     parser = _Parser(
@@ -51,8 +65,9 @@ def build_parser() -> "argparse.ArgumentParser":
     lint.add_argument("--format", choices=("text", "concise", "json", "sarif", "github"), default="text",
                       help="output format (default: text)")
     lint.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
-    lint.add_argument("--fail-on", choices=("error", "warning", "info"), default="warning",
-                      help="lowest severity that makes the exit code 1 (default: warning)")
+    lint.add_argument("--fail-on", choices=("error", "warning", "info"), default=None,
+                      help="lowest severity that makes the exit code 1 (default: the configuration's `fail-on`, "
+                           "else warning)")
     lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
     lint.add_argument("--select", type=_csv, metavar="RULES",
                       help="only these rules: comma-separated codes, code prefixes or names (e.g. FC1,sqlite-not-on-volume)")
@@ -63,6 +78,7 @@ def build_parser() -> "argparse.ArgumentParser":
     lint.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="colour the text output (default: auto: on a terminal, unless NO_COLOR is set)")
     lint.add_argument("--statistics", action="store_true", help="print a count per rule instead of the findings")
+    _config_options(lint)
     lint.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
 
     insp = sub.add_parser("inspect", help="show what flyconf understood of each app (databases, volumes, migrations)",
@@ -168,17 +184,37 @@ def main(argv: "Sequence[str] | None" = None) -> int:
 
 
 def _lint(args: "argparse.Namespace") -> int:
+    from flyconf.config import ConfigError
+
+    try:
+        return _lint_configured(args)
+    except ConfigError as exc:  # a bad configuration file: where, which key, why
+        print(f"flyconf: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _lint_configured(args: "argparse.Namespace") -> int:
+    from flyconf.config import ConfigError, describe
     from flyconf.diagnostics import Severity
-    from flyconf.lint import Report, Selection, lint_bytes, run
+    from flyconf.lint import Report, configuration, report_bytes, run
     from flyconf.report import render
 
     try:
-        selection = Selection.from_keys(args.select, args.ignore)
-    except ValueError as exc:
+        config = configuration(
+            args.select, args.ignore, config=args.config or not args.isolated,
+            fail_on=Severity.parse(args.fail_on) if args.fail_on else None, exclude=args.exclude or (),
+        )
+    except ConfigError:
+        raise
+    except ValueError as exc:  # an unknown rule in --select or --ignore
         print(f"flyconf: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
     paths = args.paths or ["."]
+    if args.show_settings:
+        shown = [args.stdin_filename or "fly.toml" if p == "-" else p for p in paths]
+        sys.stdout.write("\n".join(describe(config, p) for p in shown))
+        return EXIT_OK
     sources: dict[str, str] = {}
     if "-" in paths:
         if len(paths) > 1:
@@ -186,10 +222,10 @@ def _lint(args: "argparse.Namespace") -> int:
             return EXIT_ERROR
         name = args.stdin_filename or "fly.toml"
         data = sys.stdin.buffer.read()
-        report = Report(diagnostics=lint_bytes(data, name, selection), files=[name])
+        report: Report = report_bytes(data, name, config)
         sources[name] = data.decode("utf-8", errors="replace")
     else:
-        report = run(paths, selection)
+        report = run(paths, config=config)
         sources.update(report.sources)
         for skipped in report.skipped:
             print(f"flyconf: warning: {skipped}: not a fly.toml or a Dockerfile; skipped", file=sys.stderr)
@@ -214,9 +250,7 @@ def _lint(args: "argparse.Namespace") -> int:
 
     if args.exit_zero:
         return EXIT_OK
-    threshold = Severity.parse(args.fail_on)
-    failing = any(d.severity.rank >= threshold.rank for d in report.diagnostics)
-    return EXIT_FINDINGS if failing else EXIT_OK
+    return EXIT_FINDINGS if report.failing() else EXIT_OK
 
 
 def _inspect(args: "argparse.Namespace") -> int:
