@@ -133,8 +133,12 @@ def _known_selector(key: str) -> bool:
 
 
 def _suggestion(key: str) -> str:
+    import re
+
     from flyconf.suggest import did_you_mean
 
+    if re.match(r"^FC\d*$", key, re.IGNORECASE):
+        return ""  # FC999 is not "near" FC902: a code has no spelling to correct
     rules = registry.all_rules()
     hint = did_you_mean(key, [r.name for r in rules] + [r.code for r in rules])
     return f"; {hint}" if hint else ""

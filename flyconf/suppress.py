@@ -134,9 +134,15 @@ def _parse(doc: Any, line: int, column: int, text: str) -> tuple[_Pragma | None,
     return _Pragma(tuple(names), m.group(1) == "ignore-file"), bad
 
 
+_CODE_LIKE = re.compile(r"^FC\d+$", re.IGNORECASE)
+
+
 def _did_you_mean(name: str) -> str | None:
+    """A rule the misspelt ``name`` probably meant; none for a code (FC999 is not "near" FC902)."""
     from flyconf.suggest import did_you_mean
 
+    if _CODE_LIKE.match(name):
+        return None
     rules = registry.all_rules()
     return did_you_mean(name, [r.name for r in rules] + [r.code for r in rules])
 
@@ -173,7 +179,7 @@ def _malformed(doc: Any, line: int, column: int, rest: str) -> Diagnostic:
 
 
 def _known_or_closest(word: str) -> str:
-    if registry.get(word) is not None:
+    if registry.get(word) is not None or _CODE_LIKE.match(word):
         return word
     from flyconf.suggest import closest
 
