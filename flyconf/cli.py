@@ -92,8 +92,18 @@ def build_parser() -> "argparse.ArgumentParser":
     insp.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
 
     rules = sub.add_parser("rules", help="list the rules, or explain some", description="List or explain rules.")
-    rules.add_argument("rules", nargs="*", metavar="RULE", help="codes or names to explain (default: list all)")
-    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.add_argument("rules", nargs="*", metavar="RULE",
+                       help="codes or names to explain, or code prefixes (FC4) to list (default: list all)")
+    rules.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                       help="markdown: the documentation (all rules: docs/rules.md)")
+    explain = sub.add_parser("explain", help="explain a rule (the same as `flyconf rules RULE`)",
+                             description="Explain rules by code or name, with why they matter on Fly and a bad and a "
+                                         "good example; a code prefix (FC4) lists its family.")
+    explain.add_argument("rules", nargs="+", metavar="RULE-OR-CODE", help="a code, a name or a code prefix")
+    explain.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    sub.add_parser("schema", help="print the JSON Schema of fly.toml (for editors: Even Better TOML / taplo)",
+                   description="Print the JSON Schema (draft-07) of fly.toml that flyconf checks against; see the "
+                               "README for using it with Even Better TOML (taplo).")
 
     fix = sub.add_parser("fix", help="apply the safe fixes (SQLite on a volume, migrations at start-up)",
                          description="Apply the fixes that are safe; `flyconf lint` marks fixable findings with [*].")
@@ -152,8 +162,10 @@ def main(argv: "Sequence[str] | None" = None) -> int:
     try:
         if args.command == "lint":
             return _lint(args)
-        if args.command == "rules":
+        if args.command in ("rules", "explain"):
             return _rules(args)
+        if args.command == "schema":
+            return _schema()
         if args.command == "inspect":
             return _inspect(args)
         if args.command == "fix":
@@ -302,37 +314,54 @@ def _statistics(diagnostics: "Sequence[object]") -> str:
 
 
 def _rules(args: "argparse.Namespace") -> int:
+    """`flyconf rules` and `flyconf explain`: a code or name is explained, a code prefix lists its family."""
     import json
 
     from flyconf import registry
 
-    if args.rules:
-        chosen = []
-        for key in args.rules:
-            rule = registry.get(key)
-            if rule is None:
-                print(f"flyconf: error: unknown rule {key!r}; `flyconf rules` lists them", file=sys.stderr)
-                return EXIT_ERROR
-            chosen.append(rule)
-    else:
-        chosen = registry.all_rules()
+    explained: list[registry.Rule] = []
+    listed: list[registry.Rule] = []
+    for key in args.rules:
+        rule = registry.get(key)
+        if rule is not None:
+            explained.append(rule)
+            continue
+        try:
+            family = list(registry.iter_selected([key])) if key.upper().startswith("FC") else []
+        except KeyError:
+            family = []
+        if not family:
+            from flyconf.config import _suggestion
+
+            print(f"flyconf: error: unknown rule {key!r}{_suggestion(key)} (`flyconf rules` lists them)",
+                  file=sys.stderr)
+            return EXIT_ERROR
+        listed.extend(family)
+    if not args.rules:
+        listed = registry.all_rules()
 
     if args.format == "json":
         payload = [
             {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary,
-             "explanation": r.explanation, "bad": r.bad, "good": r.good, "fixable": r.fixable}
-            for r in chosen
+             "explanation": r.explanation, "bad": r.bad, "good": r.good, "fixable": r.fixable, "url": r.url}
+            for r in explained + listed
         ]
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return EXIT_OK
+    if args.format == "markdown":
+        from flyconf.ruledocs import render_markdown
 
-    if not args.rules:
-        width = max(len(r.name) for r in chosen)
-        for r in chosen:
+        sys.stdout.write(render_markdown(None if not args.rules else explained + listed))
+        return EXIT_OK
+
+    if listed:
+        width = max(len(r.name) for r in listed)
+        for r in listed:
             fix = " (fixable)" if r.fixable else ""
             print(f"{r.code}  {r.name:<{width}}  {r.severity.value:<7}  {r.summary}{fix}")
-        return EXIT_OK
-    for r in chosen:
+        if explained:
+            print()
+    for r in explained:
         print(f"{r.code} {r.name} ({r.severity.value}){' - fixable' if r.fixable else ''}\n")
         print(f"{r.summary}\n")
         print(r.explanation)
@@ -342,5 +371,13 @@ def _rules(args: "argparse.Namespace") -> int:
         if r.good:
             print("\nGood:\n")
             print("\n".join("    " + line for line in r.good.splitlines()))
-        print()
+        print(f"\nSee: {r.url}\n")
+    return EXIT_OK
+
+
+def _schema() -> int:
+    """`flyconf schema`: the fly.toml JSON Schema, as shipped (schemas/fly.schema.json)."""
+    from flyconf._resources import resource_dir
+
+    sys.stdout.write((resource_dir("schemas") / "fly.schema.json").read_text(encoding="utf-8"))
     return EXIT_OK
