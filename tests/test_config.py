@@ -257,3 +257,22 @@ def test_stdin_uses_the_configuration_of_its_file_name(tmp_path, monkeypatch, ca
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(FLY.encode())))
     code, items = lint_json(capsys, "-", "--stdin-filename", "deploy/fly.toml")
     assert [(p, r, ln, c) for p, r, ln, c, _ in items] == [("deploy/fly.toml", "unknown-key", 7, 3)]
+
+
+def test_the_readme_configuration_example_is_valid(tmp_path, monkeypatch, capsys):
+    """The pyproject.toml shown in the README loads, and does what its comments say."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```toml\n# pyproject.toml\n", 1)[1].split("```", 1)[0]
+    write(tmp_path, {"pyproject.toml": block, "fly.toml": 'app = "x"\n[env]\nAPI_TOKEN = "sk_live_0123456789"\n',
+                     "deploy/fly.staging.toml": 'app = "x"\n[env]\nDATABASE_URL = "file:/tmp/app.db"\n',
+                     "legacy/fly.toml": 'app = "x"\nkill_signal = "SIGFOO"\n'})
+    monkeypatch.chdir(tmp_path)
+    code, items = lint_json(capsys, "--isolated", ".")
+    assert (code, [(p, r, ln, c) for p, r, ln, c, _ in items]) == (1, [
+        ("deploy/fly.staging.toml", "sqlite-not-on-volume", 3, 16), ("fly.toml", "secret-in-env", 3, 13),
+        ("legacy/fly.toml", "invalid-value", 2, 15)])
+    code, items = lint_json(capsys, ".")
+    # secret-in-env is ignored, FC4 is ignored for the staging file, legacy/ is excluded.
+    assert (code, items) == (0, [])
+    assert main(["lint", "--show-settings", "fly.toml"]) == 0
+    assert 'fail-on = "error"  # pyproject.toml:4' in capsys.readouterr().out.splitlines()
