@@ -127,7 +127,7 @@ def _from_text(text: str, filename: str, config: Configuration) -> Report:
         elif kind == DOCKERFILE:
             found.extend(_check_app(App(None, dockerfile=loaded.doc), ws))
     diagnostics, fail_on = _finish(found, config, ws.documents)
-    return Report(diagnostics, [filename], [], {filename: text}, fail_on)
+    return Report(diagnostics, [filename], sources={filename: text}, fail_on=fail_on)
 
 
 def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selection(), *,

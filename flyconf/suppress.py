@@ -157,7 +157,7 @@ def _malformed(doc: Any, line: int, column: int, rest: str) -> Diagnostic:
         directive = word.lower()
         if tail.startswith("["):
             return INVALID_SUPPRESSION.diagnostic(
-                doc, span, f"the `[` of this flyconf suppression is not closed, so it silences nothing",
+                doc, span, "the `[` of this flyconf suppression is not closed, so it silences nothing",
                 hint=f"write `# flyconf: {directive}[RULE, ...]`")
         wanted = re.split(r"\s+--|\s#", tail, maxsplit=1)[0]
         words = [w for w in re.split(r"[,\s]+", wanted) if w]
