@@ -18,6 +18,7 @@ A bad file raises :class:`ConfigError` naming the file, the line and column, and
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -133,8 +134,6 @@ def _known_selector(key: str) -> bool:
 
 
 def _suggestion(key: str) -> str:
-    import re
-
     from flyconf.suggest import did_you_mean
 
     if re.match(r"^FC\d*$", key, re.IGNORECASE):
@@ -194,6 +193,10 @@ class _Pattern:
     text: str
     rule: Any  # discover.IgnoreRule
     negated: bool
+    name: str | None  # a plain name (`node_modules`, `legacy/`): compared with path components, no regex
+
+
+_PLAIN = re.compile(r"[^/*?\[\]\\!]+/?")
 
 
 def _compile(patterns: Iterable[str], root: Path) -> tuple[_Pattern, ...]:
@@ -202,32 +205,56 @@ def _compile(patterns: Iterable[str], root: Path) -> tuple[_Pattern, ...]:
     out = []
     for text in patterns:
         negated = text.startswith("!")
-        rule = parse_pattern(text[1:] if negated else text, root)
+        body = text[1:] if negated else text
+        rule = parse_pattern(body, root)
         if rule is not None:
-            out.append(_Pattern(text, rule, negated))
+            plain = body.rstrip("/") if _PLAIN.fullmatch(body) and body.strip() == body else None
+            out.append(_Pattern(text, rule, negated, plain))
     return tuple(out)
 
 
-def _absolute(path: Path) -> Path:
-    """An absolute path with its directories resolved and its own name kept (a link is not followed)."""
+def _absolute(path: Path, cache: dict[str, Path] | None = None) -> Path:
+    """An absolute path with its directories resolved and its own name kept (a link is not followed).
+    ``cache`` keeps resolved directories for one run (a walk asks about every entry of a directory)."""
     full = Path(os.path.abspath(path))
-    return full.parent.resolve() / full.name
+    parent = str(full.parent)
+    if cache is None:
+        return full.parent.resolve() / full.name
+    if parent not in cache:
+        cache[parent] = full.parent.resolve()
+    return cache[parent] / full.name
 
 
 def _matches(pattern: _Pattern, path: Path, is_dir: bool) -> bool:
     """Whether a gitignore-style pattern matches ``path`` (absolute) or one of its directories."""
-    rule = pattern.rule
-    try:
-        parts = path.relative_to(rule.base).parts
-        candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    except ValueError:  # outside the configuration's directory: names only
-        candidates = [path.name]
-    for i, candidate in enumerate(candidates):
-        as_dir = i < len(candidates) - 1 or is_dir
-        if rule.dir_only and not as_dir:
+    return _matches_any((pattern,), path, is_dir)
+
+
+def _matches_any(patterns: Sequence[_Pattern], path: Path, is_dir: bool) -> bool:
+    parts_by_base: dict[Path, tuple[str, ...] | None] = {}
+    for pattern in patterns:
+        rule = pattern.rule
+        if rule.base not in parts_by_base:
+            try:
+                parts_by_base[rule.base] = path.relative_to(rule.base).parts
+            except ValueError:  # outside the configuration's directory: names only
+                parts_by_base[rule.base] = None
+        parts = parts_by_base[rule.base]
+        if parts is None:
+            if (pattern.name == path.name if pattern.name is not None else rule.regex.fullmatch(path.name)) and \
+                    (is_dir or not rule.dir_only):
+                return True
             continue
-        if rule.regex.fullmatch(candidate):
-            return True
+        if pattern.name is not None:
+            last = len(parts) - 1
+            if any(part == pattern.name and (i < last or is_dir or not rule.dir_only) for i, part in enumerate(parts)):
+                return True
+            continue
+        for i in range(len(parts)):
+            if rule.dir_only and not (i < len(parts) - 1 or is_dir):
+                continue
+            if rule.regex.fullmatch("/".join(parts[: i + 1])):
+                return True
     return False
 
 
@@ -401,6 +428,7 @@ class Configuration:
         self._policies: dict[str, Policy] = {}
         self._compiled: dict[tuple[int, bool, bool], tuple[_Pattern, ...]] = {}
         self._cli_exclude = _compile(overrides.exclude, Path.cwd().resolve())
+        self._dirs: dict[str, Path] = {}
 
     def settings_for(self, path: str | os.PathLike[str]) -> Settings:
         """The settings that govern the file at ``path`` (which need not exist)."""
@@ -408,7 +436,7 @@ class Configuration:
             return self._fixed
         if not self.discover:
             return _DEFAULT
-        directory = _absolute(Path(path)).parent
+        directory = _absolute(Path(path), self._dirs).parent
         if directory not in self._by_dir:
             found = self._closest(directory)
             self._by_dir[directory] = found
@@ -438,7 +466,7 @@ class Configuration:
     def _policy(self, path: str) -> Policy:
         settings = self.settings_for(path)
         enabled = set(enabled_codes(settings, self.overrides.selection))
-        full = _absolute(Path(path))
+        full = _absolute(Path(path), self._dirs)
         for pattern in self._patterns(settings, per_file=True):
             if _matches(pattern, full, False) != pattern.negated:
                 enabled -= set().union(*(_codes(k) for k in dict(settings.per_file_ignores)[pattern.text]))
@@ -464,10 +492,10 @@ class Configuration:
         """Whether ``path`` is excluded. A directory walk (``explicit`` False) also skips the default
         folders (`node_modules`, `.venv`...) unless `exclude` replaces them; a file named on the command
         line, or one that findings point into, is excluded only by patterns the user wrote."""
-        full = _absolute(path)
+        full = _absolute(path, self._dirs)
         settings = self.settings_for(full)
         patterns = (*self._patterns(settings, walk=not explicit), *self._cli_exclude)
-        return any(_matches(p, full, is_dir) for p in patterns)
+        return _matches_any(patterns, full, is_dir)
 
     def walk_filter(self) -> Callable[[Path, bool], bool]:
         return lambda path, is_dir: self.excluded(path, is_dir, explicit=False)

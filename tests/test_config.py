@@ -276,3 +276,14 @@ def test_the_readme_configuration_example_is_valid(tmp_path, monkeypatch, capsys
     assert (code, items) == (0, [])
     assert main(["lint", "--show-settings", "fly.toml"]) == 0
     assert 'fail-on = "error"  # pyproject.toml:4' in capsys.readouterr().out.splitlines()
+
+
+def test_exclude_patterns_are_gitignore_style(tmp_path, monkeypatch, capsys):
+    write(tmp_path, {"fly.toml": FLY, "fly.staging.toml": FLY, "a/fly.staging.toml": FLY, "a/other/fly.toml": FLY,
+                     "other/fly.toml": FLY, "svc/flyconf.toml": 'extend-exclude = ["/fly.toml"]\n',
+                     "svc/fly.toml": FLY, "svc/x/fly.toml": FLY,
+                     "flyconf.toml": 'extend-exclude = ["*.staging.toml", "/other/"]\n'})
+    monkeypatch.chdir(tmp_path)
+    # `*.staging.toml` matches at any depth, `/other/` only at the configuration's directory; svc/ has its
+    # own configuration, whose `/fly.toml` is anchored to svc/.
+    assert sorted({p for p, *_ in lint_json(capsys, ".")[1]}) == ["a/other/fly.toml", "fly.toml", "svc/x/fly.toml"]
