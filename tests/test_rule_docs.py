@@ -189,3 +189,34 @@ def test_sarif_rules_have_help_uri(tmp_path, capsys):
     region = result["locations"][0]["physicalLocation"]["region"]
     assert (result["ruleId"], region["startLine"], region["startColumn"]) == ("FC101", 3, 3)
     assert rules[result["ruleIndex"]]["helpUri"] == f"{RULES_DOC_URL}#fc101-unknown-key"
+
+
+def test_the_schema_works_in_taplo_as_the_readme_shows(tmp_path):
+    """`flyconf schema`, named in `.taplo.toml` or by `#:schema`, is what Even Better TOML / taplo use."""
+    import shutil
+    import subprocess
+
+    taplo = shutil.which("taplo")
+    if taplo is None:
+        pytest.skip("taplo is not installed (it comes with the test extras)")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    taplo_toml = readme.split("a `.taplo.toml` at the root of the repository:\n\n```toml\n", 1)[1].split("```", 1)[0]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["schema"]) == 0
+    (tmp_path / "fly.schema.json").write_text(out.getvalue())
+    (tmp_path / ".taplo.toml").write_text(taplo_toml)
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "fly.staging.toml").write_text(BAD)
+    (tmp_path / "fly.toml").write_text('app = "x"\n[[mounts]]\n  source = "data"\n  destination = "/data"\n')
+
+    def lint(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([taplo, "lint", "--colors", "never", *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)
+
+    assert lint("fly.toml").returncode == 0
+    bad = lint("deploy/fly.staging.toml")
+    assert bad.returncode != 0 and "deploy/fly.staging.toml:3:3" in bad.stderr  # the misspelt `destinaton`
+    (tmp_path / "other.toml").write_text('#:schema ./fly.schema.json\napp = "x"\nkill_signl = "SIGTERM"\n')
+    other = lint("--no-auto-config", "other.toml")
+    assert other.returncode != 0 and "'kill_signl' was unexpected" in other.stderr and "other.toml:3:14" in other.stderr
