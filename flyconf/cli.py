@@ -35,6 +35,20 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _config_options(lint: "argparse.ArgumentParser") -> None:
+    """`flyconf lint`'s configuration options (see flyconf/config.py)."""
+    how = lint.add_mutually_exclusive_group()
+    how.add_argument("--config", metavar="PATH",
+                     help="use this configuration file for every file (flyconf.toml, or a pyproject.toml with "
+                          "[tool.flyconf]) instead of the closest one to each file")
+    how.add_argument("--isolated", action="store_true", help="read no configuration file")
+    lint.add_argument("--exclude", type=_csv, action="extend", metavar="PATTERNS",
+                      help="also skip files and directories matching these comma-separated patterns "
+                           "(gitignore-style, relative to the current directory)")
+    lint.add_argument("--show-settings", action="store_true",
+                      help="print the settings in effect for each PATH and where each came from; lint nothing")
+
+
 def build_parser() -> "argparse.ArgumentParser":
     _Parser = _parser_class()
     parser = _Parser(
@@ -51,8 +65,9 @@ def build_parser() -> "argparse.ArgumentParser":
     lint.add_argument("--format", choices=("text", "concise", "json", "sarif", "github"), default="text",
                       help="output format (default: text)")
     lint.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
-    lint.add_argument("--fail-on", choices=("error", "warning", "info"), default="warning",
-                      help="lowest severity that makes the exit code 1 (default: warning)")
+    lint.add_argument("--fail-on", choices=("error", "warning", "info"), default=None,
+                      help="lowest severity that makes the exit code 1 (default: the configuration's `fail-on`, "
+                           "else warning)")
     lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
     lint.add_argument("--select", type=_csv, metavar="RULES",
                       help="only these rules: comma-separated codes, code prefixes or names (e.g. FC1,sqlite-not-on-volume)")
@@ -63,6 +78,7 @@ def build_parser() -> "argparse.ArgumentParser":
     lint.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="colour the text output (default: auto: on a terminal, unless NO_COLOR is set)")
     lint.add_argument("--statistics", action="store_true", help="print a count per rule instead of the findings")
+    _config_options(lint)
     lint.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
 
     insp = sub.add_parser("inspect", help="show what flyconf understood of each app (databases, volumes, migrations)",
@@ -76,8 +92,18 @@ def build_parser() -> "argparse.ArgumentParser":
     insp.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
 
     rules = sub.add_parser("rules", help="list the rules, or explain some", description="List or explain rules.")
-    rules.add_argument("rules", nargs="*", metavar="RULE", help="codes or names to explain (default: list all)")
-    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.add_argument("rules", nargs="*", metavar="RULE",
+                       help="codes or names to explain, or code prefixes (FC4) to list (default: list all)")
+    rules.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                       help="markdown: the documentation (all rules: docs/rules.md)")
+    explain = sub.add_parser("explain", help="explain a rule (the same as `flyconf rules RULE`)",
+                             description="Explain rules by code or name, with why they matter on Fly and a bad and a "
+                                         "good example; a code prefix (FC4) lists its family.")
+    explain.add_argument("rules", nargs="+", metavar="RULE-OR-CODE", help="a code, a name or a code prefix")
+    explain.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    sub.add_parser("schema", help="print the JSON Schema of fly.toml (for editors: Even Better TOML / taplo)",
+                   description="Print the JSON Schema (draft-07) of fly.toml that flyconf checks against; see the "
+                               "README for using it with Even Better TOML (taplo).")
 
     fix = sub.add_parser("fix", help="apply the safe fixes (SQLite on a volume, migrations at start-up)",
                          description="Apply the fixes that are safe; `flyconf lint` marks fixable findings with [*].")
@@ -136,8 +162,10 @@ def main(argv: "Sequence[str] | None" = None) -> int:
     try:
         if args.command == "lint":
             return _lint(args)
-        if args.command == "rules":
+        if args.command in ("rules", "explain"):
             return _rules(args)
+        if args.command == "schema":
+            return _schema()
         if args.command == "inspect":
             return _inspect(args)
         if args.command == "fix":
@@ -168,17 +196,37 @@ def main(argv: "Sequence[str] | None" = None) -> int:
 
 
 def _lint(args: "argparse.Namespace") -> int:
+    from flyconf.config import ConfigError
+
+    try:
+        return _lint_configured(args)
+    except ConfigError as exc:  # a bad configuration file: where, which key, why
+        print(f"flyconf: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _lint_configured(args: "argparse.Namespace") -> int:
+    from flyconf.config import ConfigError, describe
     from flyconf.diagnostics import Severity
-    from flyconf.lint import Report, Selection, lint_bytes, run
+    from flyconf.lint import Report, configuration, report_bytes, run
     from flyconf.report import render
 
     try:
-        selection = Selection.from_keys(args.select, args.ignore)
-    except ValueError as exc:
+        config = configuration(
+            args.select, args.ignore, config=args.config or not args.isolated,
+            fail_on=Severity.parse(args.fail_on) if args.fail_on else None, exclude=args.exclude or (),
+        )
+    except ConfigError:
+        raise
+    except ValueError as exc:  # an unknown rule in --select or --ignore
         print(f"flyconf: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
     paths = args.paths or ["."]
+    if args.show_settings:
+        shown = [args.stdin_filename or "fly.toml" if p == "-" else p for p in paths]
+        sys.stdout.write("\n".join(describe(config, p) for p in shown))
+        return EXIT_OK
     sources: dict[str, str] = {}
     if "-" in paths:
         if len(paths) > 1:
@@ -186,10 +234,10 @@ def _lint(args: "argparse.Namespace") -> int:
             return EXIT_ERROR
         name = args.stdin_filename or "fly.toml"
         data = sys.stdin.buffer.read()
-        report = Report(diagnostics=lint_bytes(data, name, selection), files=[name])
+        report: Report = report_bytes(data, name, config)
         sources[name] = data.decode("utf-8", errors="replace")
     else:
-        report = run(paths, selection)
+        report = run(paths, config=config)
         sources.update(report.sources)
         for skipped in report.skipped:
             print(f"flyconf: warning: {skipped}: not a fly.toml or a Dockerfile; skipped", file=sys.stderr)
@@ -214,9 +262,7 @@ def _lint(args: "argparse.Namespace") -> int:
 
     if args.exit_zero:
         return EXIT_OK
-    threshold = Severity.parse(args.fail_on)
-    failing = any(d.severity.rank >= threshold.rank for d in report.diagnostics)
-    return EXIT_FINDINGS if failing else EXIT_OK
+    return EXIT_FINDINGS if report.failing() else EXIT_OK
 
 
 def _inspect(args: "argparse.Namespace") -> int:
@@ -268,37 +314,54 @@ def _statistics(diagnostics: "Sequence[object]") -> str:
 
 
 def _rules(args: "argparse.Namespace") -> int:
+    """`flyconf rules` and `flyconf explain`: a code or name is explained, a code prefix lists its family."""
     import json
 
     from flyconf import registry
 
-    if args.rules:
-        chosen = []
-        for key in args.rules:
-            rule = registry.get(key)
-            if rule is None:
-                print(f"flyconf: error: unknown rule {key!r}; `flyconf rules` lists them", file=sys.stderr)
-                return EXIT_ERROR
-            chosen.append(rule)
-    else:
-        chosen = registry.all_rules()
+    explained: list[registry.Rule] = []
+    listed: list[registry.Rule] = []
+    for key in args.rules:
+        rule = registry.get(key)
+        if rule is not None:
+            explained.append(rule)
+            continue
+        try:
+            family = list(registry.iter_selected([key])) if key.upper().startswith("FC") else []
+        except KeyError:
+            family = []
+        if not family:
+            from flyconf.config import _suggestion
+
+            print(f"flyconf: error: unknown rule {key!r}{_suggestion(key)} (`flyconf rules` lists them)",
+                  file=sys.stderr)
+            return EXIT_ERROR
+        listed.extend(family)
+    if not args.rules:
+        listed = registry.all_rules()
 
     if args.format == "json":
         payload = [
             {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary,
-             "explanation": r.explanation, "bad": r.bad, "good": r.good, "fixable": r.fixable}
-            for r in chosen
+             "explanation": r.explanation, "bad": r.bad, "good": r.good, "fixable": r.fixable, "url": r.url}
+            for r in explained + listed
         ]
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return EXIT_OK
+    if args.format == "markdown":
+        from flyconf.ruledocs import render_markdown
 
-    if not args.rules:
-        width = max(len(r.name) for r in chosen)
-        for r in chosen:
+        sys.stdout.write(render_markdown(None if not args.rules else explained + listed))
+        return EXIT_OK
+
+    if listed:
+        width = max(len(r.name) for r in listed)
+        for r in listed:
             fix = " (fixable)" if r.fixable else ""
             print(f"{r.code}  {r.name:<{width}}  {r.severity.value:<7}  {r.summary}{fix}")
-        return EXIT_OK
-    for r in chosen:
+        if explained:
+            print()
+    for r in explained:
         print(f"{r.code} {r.name} ({r.severity.value}){' - fixable' if r.fixable else ''}\n")
         print(f"{r.summary}\n")
         print(r.explanation)
@@ -308,5 +371,13 @@ def _rules(args: "argparse.Namespace") -> int:
         if r.good:
             print("\nGood:\n")
             print("\n".join("    " + line for line in r.good.splitlines()))
-        print()
+        print(f"\nSee: {r.url}\n")
+    return EXIT_OK
+
+
+def _schema() -> int:
+    """`flyconf schema`: the fly.toml JSON Schema, as shipped (schemas/fly.schema.json)."""
+    from flyconf._resources import resource_dir
+
+    sys.stdout.write((resource_dir("schemas") / "fly.schema.json").read_text(encoding="utf-8"))
     return EXIT_OK

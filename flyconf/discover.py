@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 # Directories that hold dependencies, build output or tool state, never an app's own config.
 SKIP_DIRS = frozenset({
@@ -88,18 +88,20 @@ class Skipped:
     reason: str
 
 
-def discover(paths: Iterable[str | os.PathLike[str]], notes: list[Skipped] | None = None) -> Iterator[Target]:
+def discover(paths: Iterable[str | os.PathLike[str]], notes: list[Skipped] | None = None,
+             exclude: Callable[[Path, bool], bool] | None = None) -> Iterator[Target]:
     """Files to lint, in a stable order. Missing paths are yielded so the caller can report them.
 
     What a walk skips for a reason the user should know (a symbolic link loop or out of the
-    directory, an unreadable directory) is appended to ``notes``.
+    directory, an unreadable directory) is appended to ``notes``. ``exclude(path, is_dir)``, when
+    given, decides what a walk skips instead of :data:`SKIP_DIRS` (the configuration's `exclude`).
     """
     seen: set[Path] = set()
     sink = notes if notes is not None else []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            for found in _walk(path, sink):
+            for found in _walk(path, sink, exclude):
                 key = found.resolve()
                 if key not in seen:
                     seen.add(key)
@@ -111,7 +113,7 @@ def discover(paths: Iterable[str | os.PathLike[str]], notes: list[Skipped] | Non
                 yield Target(path, kind_of(path.name, explicit=True))
 
 
-def _walk(root: Path, notes: list[Skipped]) -> Iterator[Path]:
+def _walk(root: Path, notes: list[Skipped], exclude: Callable[[Path, bool], bool] | None = None) -> Iterator[Path]:
     top = root.resolve()
     repo = _repository(top)
     # The ignore rules in force in each directory walked; None outside a git repository (ruff, like
@@ -136,7 +138,7 @@ def _walk(root: Path, notes: list[Skipped]) -> Iterator[Path]:
         kept_dirs = []
         for d in sorted(dirnames):
             full = here / d
-            if d in SKIP_DIRS or (full / "pyvenv.cfg").exists():
+            if (exclude(full, True) if exclude is not None else d in SKIP_DIRS) or (full / "pyvenv.cfg").exists():
                 continue  # a directory with pyvenv.cfg is a Python virtual environment, whatever its name
             if full.is_symlink():
                 reason = _link_problem(full, top)
@@ -152,6 +154,8 @@ def _walk(root: Path, notes: list[Skipped]) -> Iterator[Path]:
                 continue
             full = here / name
             if active and _ignored(full, False, active):
+                continue
+            if exclude is not None and exclude(full, False):
                 continue
             if full.is_symlink():
                 reason = _link_problem(full, top)

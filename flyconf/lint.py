@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Collection, Iterable, Sequence
 
 from flyconf import registry
 from flyconf.assemble import (
@@ -17,41 +17,14 @@ from flyconf.assemble import (
     failure_diagnostic,
     sibling_app,
 )
-from flyconf.diagnostics import Diagnostic
+from flyconf.config import Configuration, Overrides, Selection, Settings
+from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.discover import Skipped, discover, kind_of
 from flyconf.sources.base import Document, ReadFailure, decode, display
 from flyconf.sources.flytoml import FlyToml
 
 if TYPE_CHECKING:
     from flyconf.app import App
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Which rules run. ``select`` None means every rule."""
-
-    select: frozenset[str] | None = None
-    ignore: frozenset[str] = frozenset()
-
-    @classmethod
-    def from_keys(cls, select: Iterable[str] | None = None, ignore: Iterable[str] | None = None) -> "Selection":
-        """From codes, code prefixes or rule names; raises ValueError naming an unknown one."""
-        return cls(
-            select=None if select is None else frozenset(r.code for r in _resolve(select)),
-            ignore=frozenset(r.code for r in _resolve(ignore or ())),
-        )
-
-    def enabled(self, code: str) -> bool:
-        if code in self.ignore:
-            return False
-        return self.select is None or code in self.select
-
-
-def _resolve(keys: Iterable[str]) -> list[registry.Rule]:
-    try:
-        return list(registry.iter_selected(keys))
-    except KeyError as exc:
-        raise ValueError(f"unknown rule or code: {exc.args[0]}") from None
 
 
 @dataclass
@@ -62,6 +35,12 @@ class Report:
     # What a directory walk did not enter, and why: "path: a symbolic link ... not followed".
     notes: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)  # display path -> text, for reporters
+    # The `fail-on` in effect for each file with findings (each file has its configuration).
+    fail_on: dict[str, Severity] = field(default_factory=dict)
+
+    def failing(self) -> bool:
+        """Whether a finding is at or above the `fail-on` of its file."""
+        return any(d.severity.rank >= self.fail_on.get(d.path, Severity.WARNING).rank for d in self.diagnostics)
 
 
 def lint_text(
@@ -70,12 +49,15 @@ def lint_text(
     *,
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
+    settings: Settings | None = None,
+    config: bool | str | os.PathLike[str] = False,
 ) -> list[Diagnostic]:
     """Lint the contents of one file. ``filename`` is used in findings and to pick the file's kind.
 
-    A fly.toml linted from text is checked on its own (its Dockerfile is not read).
+    A fly.toml linted from text is checked on its own (its Dockerfile is not read). Configuration
+    as in :func:`lint_paths` (``filename`` is where a configuration file is looked for).
     """
-    return _from_text(text, filename, Selection.from_keys(select, ignore)).diagnostics
+    return _from_text(text, filename, configuration(select, ignore, settings=settings, config=config)).diagnostics
 
 
 def lint_paths(
@@ -83,21 +65,56 @@ def lint_paths(
     *,
     select: Iterable[str] | None = None,
     ignore: Iterable[str] | None = None,
+    settings: Settings | None = None,
+    config: bool | str | os.PathLike[str] = False,
 ) -> list[Diagnostic]:
-    """Lint files and directories (searched recursively). Unreadable paths become findings."""
-    return run(paths, Selection.from_keys(select, ignore)).diagnostics
+    """Lint files and directories (searched recursively). Unreadable paths become findings.
+
+    No configuration file is read unless asked, so the result depends only on the arguments:
+    ``config=True`` finds the closest one for each file as the command line does, ``config=PATH``
+    uses that file for every file, ``settings`` (:meth:`flyconf.config.Settings.from_mapping`) uses
+    settings built in code. ``select`` and ``ignore`` override them as `--select` and `--ignore` do.
+    A bad configuration raises :class:`flyconf.config.ConfigError`.
+    """
+    return run(paths, config=configuration(select, ignore, settings=settings, config=config)).diagnostics
 
 
-def lint_bytes(data: bytes, filename: str, selection: Selection = Selection()) -> list[Diagnostic]:
+def configuration(
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    *,
+    settings: Settings | None = None,
+    config: bool | str | os.PathLike[str] = False,
+    fail_on: Severity | None = None,
+    exclude: Sequence[str] = (),
+) -> Configuration:
+    """The run's configuration from a library call's (or the command line's) arguments."""
+    if settings is not None and config is not False:
+        raise ValueError("give either settings or config, not both")
+    overrides = Overrides(Selection.from_keys(select, ignore), fail_on, tuple(exclude))
+    if config is True:
+        return Configuration(discover=True, overrides=overrides)
+    if config is not False:
+        return Configuration(file=config, overrides=overrides)  # type: ignore[arg-type]
+    return Configuration(settings=settings, overrides=overrides)
+
+
+def lint_bytes(data: bytes, filename: str, selection: Selection = Selection(), *,
+               config: Configuration | None = None) -> list[Diagnostic]:
     """Lint raw bytes (standard input): decoding problems are findings too."""
+    return report_bytes(data, filename, config or Configuration(overrides=Overrides(selection))).diagnostics
+
+
+def report_bytes(data: bytes, filename: str, config: Configuration) -> Report:
     text = decode(data)
     kind = kind_of(filename, explicit=True) or FLYTOML
     if isinstance(text, ReadFailure):
-        return _finish([failure_diagnostic(text, filename, kind)], selection, {})
-    return _from_text(text, filename, selection).diagnostics
+        found, fail_on = _finish([failure_diagnostic(text, filename, kind)], config, {})
+        return Report(found, [filename], fail_on=fail_on)
+    return _from_text(text, filename, config)
 
 
-def _from_text(text: str, filename: str, selection: Selection) -> Report:
+def _from_text(text: str, filename: str, config: Configuration) -> Report:
     ws = Workspace()
     kind = kind_of(filename, explicit=True) or FLYTOML
     loaded = ws.parse_text(text, kind, filename)
@@ -114,20 +131,30 @@ def _from_text(text: str, filename: str, selection: Selection) -> Report:
             from flyconf.compose.lint import lint_compose_document
 
             found.extend(lint_compose_document(loaded.doc, ws))  # type: ignore[arg-type]
-    return Report(_finish(found, selection, ws.documents), [filename], [], {filename: text})
+    diagnostics, fail_on = _finish(found, config, ws.documents)
+    return Report(diagnostics, [filename], sources={filename: text}, fail_on=fail_on)
 
 
-def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selection()) -> Report:
-    """Lint paths: every fly.toml with its Dockerfile and start scripts, and Dockerfiles on their own."""
+def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selection(), *,
+        config: Configuration | None = None) -> Report:
+    """Lint paths: every fly.toml with its Dockerfile and start scripts, and Dockerfiles on their own.
+
+    ``config`` gives each file its settings (by default: none, with ``selection`` on top); files it
+    excludes are not linted, whether found in a directory or named.
+    """
+    conf = config or Configuration(overrides=Overrides(selection))
     report = Report()
     ws = Workspace()
     found: list[Diagnostic] = []
     walk_notes: list[Skipped] = []
-    targets = list(discover(paths, walk_notes))
+    named = {Path(p) for p in paths}
+    targets = [t for t in discover(paths, walk_notes, exclude=conf.walk_filter())
+               if not (t.path in named and conf.excluded(t.path, False, explicit=True))]
     report.notes = [f"{display(n.path)}: {n.reason}" for n in walk_notes]
     consumed: set[Path] = set()  # Dockerfiles already linted as part of an app
     explicit_dockerfiles: list[Path] = []
     compose_files: list[Path] = []
+    partial: set[str] = set()  # documents read for context only: not all their findings are reported
 
     for target in targets:
         shown = display(target.path)
@@ -165,12 +192,14 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
             continue
         # A fly.toml beside it that builds this Dockerfile gives the context (pre-commit may pass the
         # Dockerfile alone); only the Dockerfile's own findings (and its scripts') are reported then.
+        before = set(ws.documents)
         app = sibling_app(path, loaded.doc, ws)
         own = {loaded.doc.display_path}
         results = _check_app(app, ws)
         if app.has_flytoml:
             own.update(s.display_path for s in app.scripts)
             results = [d for d in results if d.path in own]
+            partial.update(set(ws.documents) - before - own)
         found.extend(results)
 
     if compose_files:  # each project with its services' Dockerfiles and app configuration
@@ -178,7 +207,7 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
 
         found.extend(lint_compose(compose_files, ws))
 
-    report.diagnostics = _finish(found, selection, ws.documents)
+    report.diagnostics, report.fail_on = _finish(found, conf, ws.documents, partial)
     report.sources = {path: doc.text for path, doc in ws.documents.items()}
     return report
 
@@ -208,10 +237,21 @@ def _check_app(app: "App", ws: Workspace) -> list[Diagnostic]:
     return out
 
 
-def _finish(found: list[Diagnostic], selection: Selection, documents: dict[str, Document]) -> list[Diagnostic]:
+def _finish(found: list[Diagnostic], config: Configuration, documents: dict[str, Document],
+            partial: Collection[str] = ()) -> tuple[list[Diagnostic], dict[str, Severity]]:
+    """The filter: exclusions, rule selection (configuration, then `--select`/`--ignore`, then
+    `per-file-ignores`), inline suppressions, severity overrides. Returns the findings, sorted, and
+    the `fail-on` in effect for each file that has one."""
     from flyconf.suppress import apply
 
+    def allows(path: str, code: str) -> bool:
+        return config.policy(path).allows(code)
+
     unique = list(dict.fromkeys(found))  # a Dockerfile shared by two fly.toml files is checked twice
-    kept = [d for d in apply(unique, documents) if selection.enabled(d.code)]
+    selected = [d for d in unique if allows(d.path, d.code)]
+    kept: list[Diagnostic] = []
+    for d in apply(selected, documents, allows=allows, partial=partial):
+        severity = config.policy(d.path).severity.get(d.code)
+        kept.append(replace(d, severity=severity) if severity is not None and severity != d.severity else d)
     kept.sort(key=Diagnostic.sort_key)
-    return kept
+    return kept, {d.path: config.policy(d.path).fail_on for d in kept}

@@ -33,6 +33,27 @@ class Rule:
     good: str = ""
     fixable: bool = False
     family: str = ""
+    # What the examples are: a file name (default fly.toml), or "$" for a command line. An example
+    # made of several files separates them with `==> path <==` lines (as `head` prints files).
+    example_file: str = "fly.toml"
+
+    @property
+    def anchor(self) -> str:
+        """The rule's anchor in docs/rules.md."""
+        from flyconf.meta import rule_anchor
+
+        return rule_anchor(self.code, self.name)
+
+    @property
+    def url(self) -> str:
+        """The rule's documentation: its section of docs/rules.md."""
+        from flyconf.meta import rule_url
+
+        return rule_url(self.code, self.name)
+
+    def example_files(self, example: str) -> list[tuple[str, str]]:
+        """An example (``rule.bad`` or ``rule.good``) as (file name, text) pairs."""
+        return split_example(example, self.example_file)
 
     def diagnostic(
         self,
@@ -79,6 +100,7 @@ def declare(
     good: str = "",
     fixable: bool = False,
     family: str = "",
+    example_file: str = "fly.toml",
 ) -> Rule:
     """Declare a rule. Codes and names must be unique and well formed."""
     if not _CODE.match(code):
@@ -100,10 +122,26 @@ def declare(
         good=_dedent(good),
         fixable=fixable,
         family=family,
+        example_file=example_file,
     )
     _RULES[code] = rule
     _BY_NAME[name] = rule
     return rule
+
+
+_FILE_MARK = re.compile(r"^==> (.+?) <==[ \t]*$", re.MULTILINE)
+
+
+def split_example(example: str, default: str = "fly.toml") -> list[tuple[str, str]]:
+    """(file name, text) pairs of an example: `==> path <==` lines start each file; none: one file."""
+    marks = list(_FILE_MARK.finditer(example))
+    if not marks:
+        return [(default, example)]
+    out = []
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(example)
+        out.append((m.group(1).strip(), example[m.end():end].strip("\n") + "\n"))
+    return out
 
 
 def _dedent(text: str) -> str:

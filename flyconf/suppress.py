@@ -1,17 +1,20 @@
-"""Inline suppressions: `# flyconf: ignore[rule-or-code, ...]` on the line before what it silences.
+"""Inline suppressions: `# flyconf: ignore[rule-or-code, ...]` and `# flyconf: ignore-file[...]`.
 
-In fly.toml the comment sits before a key (silencing that key/value) or a table
-header (silencing the whole table); in a Dockerfile before an instruction
-(all its lines); in a script before a command line; in an app configuration
-file (database.yml, settings.py, schema.prisma with `//`...) before the line. A
-reason may follow the bracket. Names that are not rules are findings themselves.
+On a line of its own the comment silences what comes next: in fly.toml the next key (its whole
+value) or table (up to the next header); in a Dockerfile the next instruction (all its lines); in
+a script or an app configuration file (database.yml, settings.py, schema.prisma with `//`...) the
+next line that is not a comment. At the end of a line (fly.toml, scripts and configuration files;
+a Dockerfile has no trailing comments) it silences that line, or the key or table it ends.
+`ignore-file[...]` anywhere silences the whole file. A reason may follow the bracket, after `--`
+or not. Malformed comments and names that are not rules are `invalid-suppression`; a suppression
+that silenced nothing is `unused-suppression`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 from flyconf import registry
 from flyconf.diagnostics import Diagnostic, Span
@@ -19,57 +22,173 @@ from flyconf.registry import declare
 
 INVALID_SUPPRESSION = declare(
     "FC901", "invalid-suppression", "warning",
-    "A `# flyconf: ignore[...]` comment names a rule or code that does not exist.",
+    "A `# flyconf: ...` comment is malformed, or names a rule or code that does not exist.",
     """
     A suppression silences the findings it names on the next key, table,
     instruction or command. A misspelt name silences nothing, so the finding
     you meant to accept is still reported, or worse, a later rename goes
     unnoticed. Use rule names (`sqlite-not-on-volume`) or codes (`FC402`), as
-    `flyconf rules` lists them.
+    `flyconf rules` lists them, in brackets: `# flyconf: ignore[FC402]`. A
+    comment that starts with `flyconf:` but is not `ignore[...]` or
+    `ignore-file[...]` (`# flyconf: ignore FC402`, without brackets) is
+    reported too, with the form it was probably meant to have.
     """,
     bad="# flyconf: ignore[sqlite-not-on-volum]\nDATABASE_URL = \"file:/tmp/cache.db\"\n",
     good="# flyconf: ignore[sqlite-not-on-volume] a cache, rebuilt on start\nDATABASE_URL = \"file:/tmp/cache.db\"\n",
     family="suppressions",
 )
 
-_PRAGMA = re.compile(r"flyconf:\s*ignore\[([^\]]*)\]")
+UNUSED_SUPPRESSION = declare(
+    "FC902", "unused-suppression", "warning",
+    "A `# flyconf: ignore[...]` comment silenced nothing.",
+    """
+    A suppression that silences nothing is left over: the finding it was
+    written for was fixed, moved to another line, or never happened there.
+    Left in place it hides the next real finding of that rule on that line
+    without anyone deciding to. The finding points at the name that
+    silenced nothing; remove it (or the whole comment). A suppression of a
+    rule that is not selected (`--select`, `--ignore`, the configuration's
+    `select`, `ignore`, `per-file-ignores`) is not reported, as ruff's
+    RUF100 does not report one.
+    """,
+    bad="[env]\n# flyconf: ignore[sqlite-not-on-volume]\nPORT = \"8080\"\n",
+    good="[env]\nPORT = \"8080\"\n",
+    family="suppressions",
+)
+
+# Findings about suppressions themselves: never reported as unused (whether one was needed is
+# decided only after the others have been judged).
+_META = frozenset({INVALID_SUPPRESSION.code, UNUSED_SUPPRESSION.code})
+
+_PRAGMA = re.compile(r"flyconf:\s*(ignore-file|ignore)\[([^\]]*)\]")
+_LEADING = re.compile(r"\s*flyconf:\s*")
+_DIRECTIVES = ("ignore", "ignore-file")
+
+
+@dataclass(frozen=True)
+class Name:
+    """One rule named in a suppression, and where it is written."""
+
+    code: str
+    span: Span
+    written: str
 
 
 @dataclass(frozen=True)
 class Suppression:
-    first: int  # lines it silences, inclusive
+    """Lines ``first``..``last`` (inclusive; empty when ``last < first``) or the whole file."""
+
+    first: int
     last: int
-    codes: frozenset[str]
+    names: tuple[Name, ...]
+    whole_file: bool = False
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(n.code for n in self.names)
+
+    def covers(self, line: int) -> bool:
+        return self.whole_file or self.first <= line <= self.last
 
 
-def _parse(doc: Any, line: int, column: int, text: str) -> tuple[list[str], list[Diagnostic]]:
-    """Rule codes named by a pragma in comment ``text`` (starting at ``column``), and findings for bad names."""
+@dataclass(frozen=True)
+class _Pragma:
+    names: tuple[Name, ...]
+    whole_file: bool
+
+
+def _parse(doc: Any, line: int, column: int, text: str) -> tuple[_Pragma | None, list[Diagnostic]]:
+    """The pragma in comment ``text`` (its first character at ``column``), and findings for what is wrong."""
     m = _PRAGMA.search(text)
     if m is None:
-        return [], []
-    codes: list[str] = []
+        lead = _LEADING.match(text)
+        return None, ([_malformed(doc, line, column + lead.end(), text[lead.end():])] if lead else [])
+    names: list[Name] = []
     bad: list[Diagnostic] = []
-    offset = column + m.start(1)
-    for part in m.group(1).split(","):
-        lead = len(part) - len(part.lstrip())
+    offset = column + m.start(2)
+    for part in m.group(2).split(","):
+        lead_blank = len(part) - len(part.lstrip())
         name = part.strip()
         if name:
+            col = offset + lead_blank
+            span = Span(line, col, line, col + len(name))
             rule = registry.get(name)
             if rule is None:
-                col = offset + lead
+                hint = _did_you_mean(name)
                 bad.append(INVALID_SUPPRESSION.diagnostic(
-                    doc, Span(line, col, line, col + len(name)),
-                    f"`{name}` in a flyconf suppression is not a rule name or code; it silences nothing",
+                    doc, span,
+                    f"`{name}` in a flyconf suppression is not a rule name or code, so it silences nothing"
+                    + (f"; {hint}" if hint else ""),
                     hint="`flyconf rules` lists the rule names and codes",
                 ))
             else:
-                codes.append(rule.code)
+                names.append(Name(rule.code, span, name))
         offset += len(part) + 1
-    return codes, bad
+    if not m.group(2).strip():
+        start = column + m.start()
+        bad.append(INVALID_SUPPRESSION.diagnostic(
+            doc, Span(line, start, line, column + m.end()),
+            f"`flyconf: {m.group(1)}[]` names no rule, so it silences nothing",
+            hint=f"name the rules: `# flyconf: {m.group(1)}[sqlite-not-on-volume]` (`flyconf rules` lists them)",
+        ))
+    return _Pragma(tuple(names), m.group(1) == "ignore-file"), bad
+
+
+_CODE_LIKE = re.compile(r"^FC\d+$", re.IGNORECASE)
+
+
+def _did_you_mean(name: str) -> str | None:
+    """A rule the misspelt ``name`` probably meant; none for a code (FC999 is not "near" FC902)."""
+    from flyconf.suggest import did_you_mean
+
+    if _CODE_LIKE.match(name):
+        return None
+    rules = registry.all_rules()
+    return did_you_mean(name, [r.name for r in rules] + [r.code for r in rules])
+
+
+def _malformed(doc: Any, line: int, column: int, rest: str) -> Diagnostic:
+    """A comment that starts with `flyconf:` but is not `ignore[...]` or `ignore-file[...]`."""
+    body = rest.rstrip()
+    span = Span(line, column, line, column + max(1, len(body)))
+    m = re.match(r"([A-Za-z_-]*)\s*[:=]?\s*(.*)", body)
+    word, tail = (m.group(1), m.group(2)) if m else ("", body)
+    if word.lower() in _DIRECTIVES:
+        directive = word.lower()
+        if tail.startswith("["):
+            return INVALID_SUPPRESSION.diagnostic(
+                doc, span, "the `[` of this flyconf suppression is not closed, so it silences nothing",
+                hint=f"write `# flyconf: {directive}[RULE, ...]`")
+        wanted = re.split(r"\s+--|\s#", tail, maxsplit=1)[0]
+        words = [w for w in re.split(r"[,\s]+", wanted) if w]
+        fixed = [_known_or_closest(w) for w in words]
+        if not words:
+            return INVALID_SUPPRESSION.diagnostic(
+                doc, span, f"`flyconf: {directive}` names no rule, so it silences nothing",
+                hint=f"name the rules in brackets: `# flyconf: {directive}[sqlite-not-on-volume]`")
+        return INVALID_SUPPRESSION.diagnostic(
+            doc, span, f"a flyconf suppression takes its rules in brackets, so this one silences nothing; "
+                       f"did you mean `flyconf: {directive}[{', '.join(fixed)}]`?",
+            hint="the form is `# flyconf: ignore[RULE, ...]`, then an optional reason after `--`")
+    from flyconf.suggest import did_you_mean
+
+    hint = did_you_mean(word, _DIRECTIVES) if word else None
+    return INVALID_SUPPRESSION.diagnostic(
+        doc, span, f"`flyconf: {word or body}` is not a flyconf suppression" + (f"; {hint}" if hint else ""),
+        hint="the forms are `# flyconf: ignore[RULE, ...]` and `# flyconf: ignore-file[RULE, ...]`")
+
+
+def _known_or_closest(word: str) -> str:
+    if registry.get(word) is not None or _CODE_LIKE.match(word):
+        return word
+    from flyconf.suggest import closest
+
+    rules = registry.all_rules()
+    return closest(word, [r.name for r in rules] + [r.code for r in rules]) or word
 
 
 def suppressions(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
-    """Every suppression in a document, with findings for names that are not rules."""
+    """Every suppression in a document, with findings for malformed ones and names that are not rules."""
     kind = type(doc).__name__
     if kind == "FlyToml":
         return _flytoml(doc)
@@ -99,26 +218,54 @@ def _comment_prefixes(path: str) -> tuple[str, ...]:
     return ()
 
 
+def _collect(doc: Any, line: int, column: int, text: str, out: list[Suppression], bad: list[Diagnostic],
+             lines: Callable[[], tuple[int, int] | None]) -> None:
+    """Parse one comment and add its suppression; ``lines()`` gives what a line pragma covers."""
+    pragma, problems = _parse(doc, line, column, text)
+    bad.extend(problems)
+    if pragma is None or not pragma.names:
+        return
+    if pragma.whole_file:
+        out.append(Suppression(1, len(doc.lines), pragma.names, whole_file=True))
+        return
+    covered = lines()
+    first, last = covered if covered is not None else (line, line - 1)  # nothing follows: covers nothing
+    out.append(Suppression(first, last, pragma.names))
+
+
 def _config(doc: Any, prefixes: tuple[str, ...]) -> tuple[list[Suppression], list[Diagnostic]]:
-    """Own-line `# flyconf: ignore[...]` (or `//`) comments silence the next line that is not a comment."""
+    """`# flyconf: ...` (or `//`) comments: on their own line they silence the next line that is not a
+    comment; after code (the marker preceded by a blank) they silence their own line."""
     out: list[Suppression] = []
     bad: list[Diagnostic] = []
+    marker = re.compile(r"(?:^|(?<=\s))(" + "|".join(re.escape(p) for p in prefixes) + r")(?=\s*flyconf:)")
 
     def is_comment(text: str) -> bool:
         return text.lstrip().startswith(prefixes)
 
     for lineno, line in enumerate(doc.lines, start=1):
+        if "flyconf:" not in line:
+            continue
         stripped = line.lstrip()
         prefix = next((p for p in prefixes if stripped.startswith(p)), None)
-        if prefix is None or "flyconf:" not in stripped:
-            continue
-        column = len(line) - len(stripped) + len(prefix) + 1
-        codes, problems = _parse(doc, lineno, column, stripped[len(prefix):])
-        bad.extend(problems)
-        target = next((n for n in range(lineno + 1, len(doc.lines) + 1)
-                       if doc.line_text(n).strip() and not is_comment(doc.line_text(n))), None)
-        if target is not None and codes:
-            out.append(Suppression(target, target, frozenset(codes)))
+        if prefix is not None:  # a comment line: the pragma may stand anywhere in it
+            start = len(line) - len(stripped) + len(prefix)
+            own_line = True
+        else:
+            m = marker.search(line)
+            if m is None:
+                continue
+            start, own_line = m.end(), False
+        column = start + 1
+
+        def covered(lineno: int = lineno, own_line: bool = own_line) -> tuple[int, int] | None:
+            if not own_line:
+                return lineno, lineno
+            target = next((n for n in range(lineno + 1, len(doc.lines) + 1)
+                           if doc.line_text(n).strip() and not is_comment(doc.line_text(n))), None)
+            return None if target is None else (target, target)
+
+        _collect(doc, lineno, column, line[start:], out, bad, covered)
     return out, bad
 
 
@@ -131,21 +278,34 @@ def _flytoml(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
     statement_lines = sorted(pos.statements)
     header_lines = [ln for ln in statement_lines if pos.entries.get(pos.statements[ln]) is not None
                     and pos.entries[pos.statements[ln]].header and _is_header_line(doc, ln)]
-    for c in pos.comments:
-        if not c.own_line or "flyconf:" not in c.text:
-            continue
-        codes, problems = _parse(doc, c.line, c.column + 1, c.text)
-        bad.extend(problems)
-        target = next((ln for ln in statement_lines if ln > c.line), None)
-        if target is None or not codes:
-            continue
+
+    def extent(target: int) -> tuple[int, int]:
+        """The lines of the statement starting at ``target``: a table up to the next header, a key's value."""
         if target in header_lines:
             later = [h for h in header_lines if h > target]
-            last = later[0] - 1 if later else len(doc.lines)
-        else:
-            entry = pos.entries.get(pos.statements[target])
-            last = entry.value.end_line if entry is not None and entry.value is not None and entry.value.end_line else target
-        out.append(Suppression(target, last, frozenset(codes)))
+            return target, (later[0] - 1 if later else len(doc.lines))
+        entry = pos.entries.get(pos.statements[target])
+        end = entry.value.end_line if entry is not None and entry.value is not None and entry.value.end_line else target
+        return target, max(end, target)
+
+    for c in pos.comments:
+        if "flyconf:" not in c.text:
+            continue
+
+        def covered(c: Any = c) -> tuple[int, int] | None:
+            if c.own_line:
+                target = next((ln for ln in statement_lines if ln > c.line), None)
+                return None if target is None else extent(target)
+            # A trailing comment: the statement it ends (a key with a multi-line value ends on a later line).
+            start = max((ln for ln in statement_lines if ln <= c.line), default=None)
+            if start is None:
+                return c.line, c.line
+            first, last = extent(start)
+            if start == c.line or (start not in header_lines and last >= c.line):
+                return first, max(last, c.line)
+            return c.line, c.line
+
+        _collect(doc, c.line, c.column + 1, c.text, out, bad, covered)
     return out, bad
 
 
@@ -164,11 +324,12 @@ def _dockerfile(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
         if lineno in inside or not stripped.startswith("#") or "flyconf:" not in stripped:
             continue
         column = len(line) - len(stripped) + 2  # the text after "#"
-        codes, problems = _parse(doc, lineno, column, stripped[1:])
-        bad.extend(problems)
-        target = next((ins for ins in doc.instructions if ins.start_line > lineno), None)
-        if target is not None and codes:
-            out.append(Suppression(target.start_line, target.end_line, frozenset(codes)))
+
+        def covered(lineno: int = lineno) -> tuple[int, int] | None:
+            target = next((ins for ins in doc.instructions if ins.start_line > lineno), None)
+            return None if target is None else (target.start_line, target.end_line)
+
+        _collect(doc, lineno, column, stripped[1:], out, bad, covered)
     return out, bad
 
 
@@ -178,28 +339,70 @@ def _script(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
     for line, column, text in doc.comments:
         if "flyconf:" not in text:
             continue
-        if doc.line_text(line)[: column - 1].strip():
-            continue  # a trailing comment; only own-line pragmas count
-        codes, problems = _parse(doc, line, column + 1, text)
-        bad.extend(problems)
-        target = next((n for n in range(line + 1, len(doc.lines) + 1)
-                       if doc.line_text(n).strip() and not doc.line_text(n).lstrip().startswith("#")), None)
-        if target is not None and codes:
-            out.append(Suppression(target, target, frozenset(codes)))
+        own_line = not doc.line_text(line)[: column - 1].strip()
+
+        def covered(line: int = line, own_line: bool = own_line) -> tuple[int, int] | None:
+            if not own_line:
+                return line, line
+            target = next((n for n in range(line + 1, len(doc.lines) + 1)
+                           if doc.line_text(n).strip() and not doc.line_text(n).lstrip().startswith("#")), None)
+            return None if target is None else (target, target)
+
+        _collect(doc, line, column + 1, text, out, bad, covered)
     return out, bad
 
 
-def apply(diagnostics: Iterable[Diagnostic], documents: dict[str, Any]) -> list[Diagnostic]:
-    """Drop suppressed findings; add findings for suppressions that name no rule."""
+def apply(
+    diagnostics: Iterable[Diagnostic],
+    documents: dict[str, Any],
+    *,
+    allows: Callable[[str, str], bool] = lambda path, code: True,
+    partial: Collection[str] = (),
+) -> list[Diagnostic]:
+    """Drop suppressed findings; add `invalid-suppression` and `unused-suppression` findings.
+
+    ``allows(path, code)`` says whether a rule runs for a file: a suppression of a rule that does not
+    run is not unused, and the findings added here obey it too. ``partial`` names documents read only
+    for context, whose findings are not all reported: their suppressions are not judged.
+    """
     table: dict[str, list[Suppression]] = {}
-    extra: list[Diagnostic] = []
+    meta: list[Diagnostic] = []
     for path, doc in documents.items():
         sups, bad = suppressions(doc)
         table[path] = sups
-        extra.extend(bad)
-    kept = []
+        if path not in partial:
+            meta.extend(bad)
+    used: set[tuple[str, int, str]] = set()
+    kept: list[Diagnostic] = []
     for d in diagnostics:
-        if any(s.first <= d.line <= s.last and d.code in s.codes for s in table.get(d.path, ())):
+        hits = [i for i, s in enumerate(table.get(d.path, ())) if d.code in s.codes and s.covers(d.line)]
+        used.update((d.path, i, d.code) for i in hits)
+        if not hits:
+            kept.append(d)
+    for path, sups in table.items():
+        if path in partial:
             continue
-        kept.append(d)
-    return kept + extra
+        for i, s in enumerate(sups):
+            for name in s.names:
+                if name.code in _META or (path, i, name.code) in used or not allows(path, name.code):
+                    continue
+                meta.append(_unused(documents[path], s, name))
+    for d in meta:
+        if allows(d.path, d.code) and not any(d.code in s.codes and s.covers(d.line) for s in table.get(d.path, ())):
+            kept.append(d)
+    return kept
+
+
+def _unused(doc: Any, s: Suppression, name: Name) -> Diagnostic:
+    if s.whole_file:
+        where = "in this file, which has no such finding"
+    elif s.last < s.first:
+        where = "but nothing follows it"
+    elif s.first == s.last:
+        where = f"on line {s.first}, which has no such finding"
+    else:
+        where = f"on lines {s.first}-{s.last}, which have no such finding"
+    return UNUSED_SUPPRESSION.diagnostic(
+        doc, name.span, f"`{name.written}` is suppressed {where}; the suppression silences nothing",
+        hint=f"remove `{name.written}` from the comment (or the whole comment)",
+    )

@@ -66,7 +66,8 @@ def test_directory_search_finds_fly_files_and_skips_dependencies(app: Path):
 def test_json_has_exactly_the_documented_keys(app: Path, capsys):
     main(["lint", "--format", "json", str(app / "fly.toml")])
     (finding,) = json.loads(capsys.readouterr().out)
-    assert set(finding) == {"path", "line", "column", "end_line", "end_column", "code", "rule", "severity", "message", "hint"}
+    assert set(finding) == {"path", "line", "column", "end_line", "end_column", "code", "rule", "severity", "message", "hint",
+                            "url"}
     assert (finding["line"], finding["column"], finding["end_line"], finding["end_column"]) == (3, 3, 3, 13)
     assert finding["severity"] == "error" and finding["hint"] is None
 

@@ -78,6 +78,7 @@ def _rule(rule: registry.Rule) -> dict[str, Any]:
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
+        "helpUri": rule.url,
         "fullDescription": {"text": " ".join(rule.explanation.split())[:1000]},
         "help": {"text": " ".join(rule.explanation.split()), "markdown": help_md},
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},

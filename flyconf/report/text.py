@@ -52,11 +52,24 @@ def render_text(
             out.append(f"{paint(_DIM, f'{gutter} |')} {paint(_COLOR[d.severity], caret)}")
             if d.hint:
                 out.append(f"{gutter} = hint: {d.hint}")
-        elif d.hint:
-            out.append(f"  = hint: {d.hint}")
+        else:
+            gutter = " "
+            if d.hint:
+                out.append(f"  = hint: {d.hint}")
+        url = _url(d.code)
+        if url:
+            out.append(f"{gutter} = see: {url}")
         out.append("")
     out.append(summary(diagnostics, files))
     return "\n".join(out) + "\n"
+
+
+def _url(code: str) -> str | None:
+    """The rule's documentation (its section of docs/rules.md)."""
+    from flyconf import registry
+
+    rule = registry.get(code)
+    return rule.url if rule is not None else None
 
 
 def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:

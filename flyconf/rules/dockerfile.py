@@ -24,9 +24,19 @@ DOCKERFILE_SYNTAX = declare(
     the `dockerfile` package), so what it rejects, the build rejects. The
     finding points at the faulty instruction.
     """,
-    bad="FROM node:20\nRUN <<EOF\nnpm ci\n",
-    good="FROM node:20\nRUN <<EOF\nnpm ci\nEOF\n",
+    bad=(
+        "FROM node:20\n"
+        "RUN <<EOF\n"
+        "npm ci\n"
+    ),
+    good=(
+        "FROM node:20\n"
+        "RUN <<EOF\n"
+        "npm ci\n"
+        "EOF\n"
+    ),
     family="dockerfile",
+    example_file="Dockerfile",
 )
 
 DOCKERFILE_MISSING = declare(
@@ -45,8 +55,20 @@ DOCKERFILE_MISSING = declare(
     buildpack `builder` takes precedence over the Dockerfile, so the key is not
     checked then.
     """,
-    bad='[build]\ndockerfile = "Dockerfile.production"   # the file is docker/Dockerfile.production\n',
-    good='[build]\ndockerfile = "docker/Dockerfile.production"\n',
+    bad=(
+        "==> fly.toml <==\n"
+        "[build]\n"
+        "dockerfile = \"Dockerfile.production\"\n"
+        "==> docker/Dockerfile.production <==\n"
+        "FROM node:20\n"
+    ),
+    good=(
+        "==> fly.toml <==\n"
+        "[build]\n"
+        "dockerfile = \"docker/Dockerfile.production\"\n"
+        "==> docker/Dockerfile.production <==\n"
+        "FROM node:20\n"
+    ),
     family="dockerfile",
 )
 
@@ -64,9 +86,10 @@ CMD_SHELL_FORM = declare(
     form); Fly's docs, reference/configuration (`kill_signal`,
     `kill_timeout`).
     """,
-    bad='CMD npm run start\n',
-    good='CMD ["npm", "run", "start"]\n',
+    bad="FROM node:20\nCMD npm run start\n",
+    good="FROM node:20\nCMD [\"npm\", \"run\", \"start\"]\n",
     family="dockerfile",
+    example_file="Dockerfile",
 )
 
 ENTRYPOINT_IGNORES_CMD = declare(
@@ -81,9 +104,18 @@ ENTRYPOINT_IGNORES_CMD = declare(
     a `[processes]` command as the Machine's cmd (superfly/flyctl
     internal/appconfig/processgroups.go `InitCmd`).
     """,
-    bad='ENTRYPOINT /app/docker-entrypoint.sh\nCMD ["node", "server.js"]\n',
-    good='ENTRYPOINT ["/app/docker-entrypoint.sh"]\nCMD ["node", "server.js"]\n',
+    bad=(
+        "FROM node:20\n"
+        "ENTRYPOINT /app/docker-entrypoint.sh\n"
+        "CMD [\"node\", \"server.js\"]\n"
+    ),
+    good=(
+        "FROM node:20\n"
+        "ENTRYPOINT [\"/app/docker-entrypoint.sh\"]\n"
+        "CMD [\"node\", \"server.js\"]\n"
+    ),
     family="dockerfile",
+    example_file="Dockerfile",
 )
 
 BUILD_TIME_MIGRATION = declare(
@@ -98,8 +130,37 @@ BUILD_TIME_MIGRATION = declare(
     guide: the build step has no volumes or databases; Fly Volumes: a volume
     is mounted when the Machine starts).
     """,
-    bad='RUN npx prisma migrate deploy\nCMD ["npm", "start"]\n',
-    good='ENTRYPOINT ["/app/bin/fly-entrypoint"]   # migrates, then execs CMD\nCMD ["npm", "start"]\n',
+    bad=(
+        "==> fly.toml <==\n"
+        "[env]\n"
+        "DATABASE_URL = \"file:/data/app.db\"\n"
+        "\n"
+        "[[mounts]]\n"
+        "source = \"data\"\n"
+        "destination = \"/data\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY . .\n"
+        "RUN npx prisma migrate deploy\n"
+        "CMD [\"npm\", \"start\"]\n"
+    ),
+    good=(
+        "==> fly.toml <==\n"
+        "[env]\n"
+        "DATABASE_URL = \"file:/data/app.db\"\n"
+        "\n"
+        "[[mounts]]\n"
+        "source = \"data\"\n"
+        "destination = \"/data\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY . .\n"
+        "# bin/fly-entrypoint migrates, then execs CMD (`flyconf generate entrypoint`)\n"
+        "ENTRYPOINT [\"/app/bin/fly-entrypoint\"]\n"
+        "CMD [\"npm\", \"start\"]\n"
+    ),
     family="dockerfile",
 )
 
@@ -115,8 +176,24 @@ PORT_MISMATCH = declare(
     warning (and only information when EXPOSE is the only evidence): flyconf
     reads the start command, not the server's code.
     """,
-    bad='# fly.toml\n[http_service]\ninternal_port = 8080\n\n# Dockerfile\nENV PORT=3000\n',
-    good='# fly.toml\n[http_service]\ninternal_port = 3000\n\n# Dockerfile\nENV PORT=3000\n',
+    bad=(
+        "==> fly.toml <==\n"
+        "[http_service]\n"
+        "internal_port = 8080\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "ENV PORT=3000\n"
+        "CMD [\"node\", \"server.js\"]\n"
+    ),
+    good=(
+        "==> fly.toml <==\n"
+        "[http_service]\n"
+        "internal_port = 3000\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "ENV PORT=3000\n"
+        "CMD [\"node\", \"server.js\"]\n"
+    ),
     family="dockerfile",
 )
 
@@ -141,9 +218,39 @@ VOLUME_NOT_WRITABLE = declare(
     root's after a USER is added, and the reverse. It is a warning because the
     user the script drops to may not be the one that writes the volume.
     """,
-    bad='# Dockerfile (no USER)\nENTRYPOINT ["/app/docker-entrypoint"]\n# docker-entrypoint\nexec gosu rails "$@"\n',
-    good=('# docker-entrypoint\nchown -R rails:rails /data\nexec gosu rails "$@"\n'
-          '# or: USER rails in the Dockerfile, and no privilege drop\n'),
+    bad=(
+        "==> fly.toml <==\n"
+        "[[mounts]]\n"
+        "source = \"data\"\n"
+        "destination = \"/data\"\n"
+        "==> Dockerfile <==\n"
+        "FROM ruby:3.3\n"
+        "WORKDIR /rails\n"
+        "COPY bin/docker-entrypoint /rails/bin/\n"
+        "# no USER: the image starts as root\n"
+        "ENTRYPOINT [\"/rails/bin/docker-entrypoint\"]\n"
+        "CMD [\"./bin/rails\", \"server\"]\n"
+        "==> bin/docker-entrypoint <==\n"
+        "#!/bin/sh\n"
+        "exec gosu rails \"$@\"\n"
+    ),
+    good=((
+        "==> fly.toml <==\n"
+        "[[mounts]]\n"
+        "source = \"data\"\n"
+        "destination = \"/data\"\n"
+        "==> Dockerfile <==\n"
+        "FROM ruby:3.3\n"
+        "WORKDIR /rails\n"
+        "COPY bin/docker-entrypoint /rails/bin/\n"
+        "# no USER: the image starts as root\n"
+        "ENTRYPOINT [\"/rails/bin/docker-entrypoint\"]\n"
+        "CMD [\"./bin/rails\", \"server\"]\n"
+        "==> bin/docker-entrypoint <==\n"
+        "#!/bin/sh\n"
+        "chown -R rails:rails /data\n"
+        "exec gosu rails \"$@\"\n"
+    )),
     family="dockerfile",
 )
 
@@ -159,8 +266,25 @@ DOCKERFILE_VOLUME = declare(
     `updateMachineConfig` sets mounts from `[mounts]` only). The finding is a
     warning when the path differs from every mount destination.
     """,
-    bad='# Dockerfile\nVOLUME /data\n# fly.toml has no [mounts]\n',
-    good='# fly.toml\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
+    bad=(
+        "==> fly.toml <==\n"
+        "app = \"my-app\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "VOLUME /data\n"
+        "CMD [\"node\", \"server.js\"]\n"
+    ),
+    good=(
+        "==> fly.toml <==\n"
+        "app = \"my-app\"\n"
+        "\n"
+        "[[mounts]]\n"
+        "source = \"data\"\n"
+        "destination = \"/data\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "CMD [\"node\", \"server.js\"]\n"
+    ),
     family="dockerfile",
 )
 

@@ -12,9 +12,20 @@ IO_ERROR = declare(
     directory, is not readable, or is too large to be a configuration file.
     Nothing else is checked in that file.
     """,
-    bad="$ flyconf lint deploy/fly.toml   # the file is deploy/fly.production.toml",
-    good="$ flyconf lint deploy/fly.production.toml",
+    bad=(
+        "==> deploy/fly.production.toml <==\n"
+        "app = \"my-app\"\n"
+        "==> $ <==\n"
+        "flyconf lint deploy/fly.toml\n"
+    ),
+    good=(
+        "==> deploy/fly.production.toml <==\n"
+        "app = \"my-app\"\n"
+        "==> $ <==\n"
+        "flyconf lint deploy/fly.production.toml\n"
+    ),
     family="files",
+    example_file="$",
 )
 
 TOML_SYNTAX = declare(

@@ -52,8 +52,28 @@ NO_EXEC = declare(
     (`trap 'kill -TERM $pid' INT TERM`) before it `wait`s. Sources: Fly's docs
     (reference/configuration, `kill_signal` and `kill_timeout`); POSIX `exec`.
     """,
-    bad='#!/bin/sh\nnpx prisma migrate deploy\nnpm run start\n',
-    good='#!/bin/sh\nnpx prisma migrate deploy\nexec npm run start\n',
+    bad=(
+        "==> docker-entrypoint.sh <==\n"
+        "#!/bin/sh\n"
+        "npx prisma migrate deploy\n"
+        "npm run start\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"/app/docker-entrypoint.sh\"]\n"
+    ),
+    good=(
+        "==> docker-entrypoint.sh <==\n"
+        "#!/bin/sh\n"
+        "npx prisma migrate deploy\n"
+        "exec npm run start\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"/app/docker-entrypoint.sh\"]\n"
+    ),
     family="scripts",
 )
 
@@ -72,8 +92,34 @@ NOT_POSIX = declare(
     (`#!/bin/bash`) when the image has it. Sources: Debian's dash and
     BusyBox's ash manuals; the POSIX shell command language.
     """,
-    bad='#!/bin/sh\nif [[ "$1" == "server" ]]; then\n  ./bin/rails db:prepare\nfi\nexec "$@"\n',
-    good='#!/bin/sh\nif [ "$1" = "server" ]; then\n  ./bin/rails db:prepare\nfi\nexec "$@"\n',
+    bad=(
+        "==> docker-entrypoint.sh <==\n"
+        "#!/bin/sh\n"
+        "if [[ \"$1\" == \"npm\" ]]; then\n"
+        "  npx prisma migrate deploy\n"
+        "fi\n"
+        "exec \"$@\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"/app/docker-entrypoint.sh\"]\n"
+        "CMD [\"npm\", \"run\", \"start\"]\n"
+    ),
+    good=(
+        "==> docker-entrypoint.sh <==\n"
+        "#!/bin/sh\n"
+        "if [ \"$1\" = \"npm\" ]; then\n"
+        "  npx prisma migrate deploy\n"
+        "fi\n"
+        "exec \"$@\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"/app/docker-entrypoint.sh\"]\n"
+        "CMD [\"npm\", \"run\", \"start\"]\n"
+    ),
     family="scripts",
 )
 
@@ -99,9 +145,40 @@ MIGRATION_SKIPPED = declare(
     `FLY_PROCESS_GROUP` names the process group), migrate unconditionally, or
     quote the variable.
     """,
-    bad=('#!/bin/sh\n# fly.toml: [processes] app = "bin/rails server -b 0.0.0.0"\n'
-         'if [ "$1" = "./bin/rails" ] && [ "$2" = "server" ]; then\n  ./bin/rails db:prepare\nfi\nexec "$@"\n'),
-    good='#!/bin/sh\nif [ -z "$RELEASE_COMMAND" ]; then\n  ./bin/rails db:prepare\nfi\nexec "$@"\n',
+    bad=((
+        "==> fly.toml <==\n"
+        "[processes]\n"
+        "app = \"bin/rails server -b 0.0.0.0\"\n"
+        "==> bin/docker-entrypoint <==\n"
+        "#!/bin/sh\n"
+        "if [ \"$1\" = \"./bin/rails\" ] && [ \"$2\" = \"server\" ]; then\n"
+        "  ./bin/rails db:prepare\n"
+        "fi\n"
+        "exec \"$@\"\n"
+        "==> Dockerfile <==\n"
+        "FROM ruby:3.3\n"
+        "WORKDIR /rails\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"/rails/bin/docker-entrypoint\"]\n"
+        "CMD [\"./bin/rails\", \"server\"]\n"
+    )),
+    good=(
+        "==> fly.toml <==\n"
+        "[processes]\n"
+        "app = \"bin/rails server -b 0.0.0.0\"\n"
+        "==> bin/docker-entrypoint <==\n"
+        "#!/bin/sh\n"
+        "if [ -z \"$RELEASE_COMMAND\" ]; then\n"
+        "  ./bin/rails db:prepare\n"
+        "fi\n"
+        "exec \"$@\"\n"
+        "==> Dockerfile <==\n"
+        "FROM ruby:3.3\n"
+        "WORKDIR /rails\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"/rails/bin/docker-entrypoint\"]\n"
+        "CMD [\"./bin/rails\", \"server\"]\n"
+    ),
     family="scripts",
 )
 

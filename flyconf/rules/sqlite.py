@@ -97,8 +97,42 @@ LITEFS_DATA = declare(
     restart starts the node empty, and when every Machine restarts at once (a
     deploy) no copy of the data is left to replicate from.
     """,
-    bad='# litefs.yml\nfuse:\n  dir: "/litefs"\ndata:\n  dir: "/var/lib/litefs"\n\n# fly.toml\n[[mounts]]\nsource = "litefs"\ndestination = "/data"\n',
-    good='# litefs.yml\nfuse:\n  dir: "/litefs"\ndata:\n  dir: "/var/lib/litefs"\n\n# fly.toml\n[[mounts]]\nsource = "litefs"\ndestination = "/var/lib/litefs"\n',
+    bad=(
+        "==> litefs.yml <==\n"
+        "fuse:\n"
+        "  dir: \"/litefs\"\n"
+        "data:\n"
+        "  dir: \"/var/lib/litefs\"\n"
+        "==> fly.toml <==\n"
+        "[[mounts]]\n"
+        "source = \"litefs\"\n"
+        "destination = \"/data\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
+        "COPY litefs.yml /etc/litefs.yml\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+    ),
+    good=(
+        "==> litefs.yml <==\n"
+        "fuse:\n"
+        "  dir: \"/litefs\"\n"
+        "data:\n"
+        "  dir: \"/var/lib/litefs\"\n"
+        "==> fly.toml <==\n"
+        "[[mounts]]\n"
+        "source = \"litefs\"\n"
+        "destination = \"/var/lib/litefs\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
+        "COPY litefs.yml /etc/litefs.yml\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+    ),
     family="sqlite",
 )
 
@@ -114,8 +148,42 @@ LITEFS_FUSE_IN_DATA = declare(
     apps run that way (the older `mount-dir: /data/dbs/x` with `data-dir:
     /data` layout).
     """,
-    bad='fuse:\n  dir: "/var/lib/litefs"\ndata:\n  dir: "/var/lib/litefs"\n',
-    good='fuse:\n  dir: "/litefs"\ndata:\n  dir: "/var/lib/litefs"\n',
+    bad=(
+        "==> litefs.yml <==\n"
+        "fuse:\n"
+        "  dir: \"/var/lib/litefs\"\n"
+        "data:\n"
+        "  dir: \"/var/lib/litefs\"\n"
+        "==> fly.toml <==\n"
+        "[[mounts]]\n"
+        "source = \"litefs\"\n"
+        "destination = \"/var/lib/litefs\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
+        "COPY litefs.yml /etc/litefs.yml\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+    ),
+    good=(
+        "==> litefs.yml <==\n"
+        "fuse:\n"
+        "  dir: \"/litefs\"\n"
+        "data:\n"
+        "  dir: \"/var/lib/litefs\"\n"
+        "==> fly.toml <==\n"
+        "[[mounts]]\n"
+        "source = \"litefs\"\n"
+        "destination = \"/var/lib/litefs\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
+        "COPY litefs.yml /etc/litefs.yml\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+    ),
     family="sqlite",
 )
 
@@ -131,8 +199,49 @@ LITEFS_MIGRATION_REPLICAS = declare(
     `lease.promote: true`, candidates limited to the primary region, and the
     migration as an `exec` entry with `if-candidate: true` before the server.
     """,
-    bad='exec:\n  - cmd: "npx prisma migrate deploy"\n  - cmd: "npm start"\n',
-    good='exec:\n  - cmd: "npx prisma migrate deploy"\n    if-candidate: true\n  - cmd: "npm start"\n',
+    bad=(
+        "==> litefs.yml <==\n"
+        "fuse:\n"
+        "  dir: \"/litefs\"\n"
+        "data:\n"
+        "  dir: \"/var/lib/litefs\"\n"
+        "exec:\n"
+        "  - cmd: \"npx prisma migrate deploy\"\n"
+        "  - cmd: \"npm start\"\n"
+        "==> fly.toml <==\n"
+        "[[mounts]]\n"
+        "source = \"litefs\"\n"
+        "destination = \"/var/lib/litefs\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
+        "COPY litefs.yml /etc/litefs.yml\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+    ),
+    good=(
+        "==> litefs.yml <==\n"
+        "fuse:\n"
+        "  dir: \"/litefs\"\n"
+        "data:\n"
+        "  dir: \"/var/lib/litefs\"\n"
+        "exec:\n"
+        "  - cmd: \"npx prisma migrate deploy\"\n"
+        "    if-candidate: true\n"
+        "  - cmd: \"npm start\"\n"
+        "==> fly.toml <==\n"
+        "[[mounts]]\n"
+        "source = \"litefs\"\n"
+        "destination = \"/var/lib/litefs\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
+        "COPY litefs.yml /etc/litefs.yml\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+    ),
     family="sqlite",
 )
 
@@ -149,8 +258,51 @@ LITEFS_AUTO_STOP = declare(
     proxy timeouts it can cause). Keep the primary region's Machines running
     (`min_machines_running`, or `auto_stop_machines = "off"`).
     """,
-    bad='[http_service]\ninternal_port = 8080\nauto_stop_machines = "stop"\nmin_machines_running = 0\n',
-    good='[http_service]\ninternal_port = 8080\nauto_stop_machines = "off"\n',
+    bad=(
+        "==> fly.toml <==\n"
+        "[http_service]\n"
+        "internal_port = 8080\n"
+        "auto_stop_machines = \"stop\"\n"
+        "min_machines_running = 0\n"
+        "\n"
+        "[[mounts]]\n"
+        "source = \"litefs\"\n"
+        "destination = \"/var/lib/litefs\"\n"
+        "==> litefs.yml <==\n"
+        "fuse:\n"
+        "  dir: \"/litefs\"\n"
+        "data:\n"
+        "  dir: \"/var/lib/litefs\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
+        "COPY litefs.yml /etc/litefs.yml\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+    ),
+    good=(
+        "==> fly.toml <==\n"
+        "[http_service]\n"
+        "internal_port = 8080\n"
+        "auto_stop_machines = \"off\"\n"
+        "\n"
+        "[[mounts]]\n"
+        "source = \"litefs\"\n"
+        "destination = \"/var/lib/litefs\"\n"
+        "==> litefs.yml <==\n"
+        "fuse:\n"
+        "  dir: \"/litefs\"\n"
+        "data:\n"
+        "  dir: \"/var/lib/litefs\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
+        "COPY litefs.yml /etc/litefs.yml\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+    ),
     family="sqlite",
 )
 
@@ -167,8 +319,48 @@ LITEFS_BYPASS = declare(
     not replicated, and it sits among the files LiteFS manages. Open it under
     the FUSE directory instead.
     """,
-    bad='# litefs.yml: fuse.dir /litefs, data.dir /var/lib/litefs\n[env]\nDATABASE_PATH = "/var/lib/litefs/app.db"\n',
-    good='# litefs.yml: fuse.dir /litefs, data.dir /var/lib/litefs\n[env]\nDATABASE_PATH = "/litefs/app.db"\n',
+    bad=(
+        "==> fly.toml <==\n"
+        "[env]\n"
+        "DATABASE_PATH = \"/var/lib/litefs/app.db\"\n"
+        "\n"
+        "[[mounts]]\n"
+        "source = \"litefs\"\n"
+        "destination = \"/var/lib/litefs\"\n"
+        "==> litefs.yml <==\n"
+        "fuse:\n"
+        "  dir: \"/litefs\"\n"
+        "data:\n"
+        "  dir: \"/var/lib/litefs\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
+        "COPY litefs.yml /etc/litefs.yml\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+    ),
+    good=(
+        "==> fly.toml <==\n"
+        "[env]\n"
+        "DATABASE_PATH = \"/litefs/app.db\"\n"
+        "\n"
+        "[[mounts]]\n"
+        "source = \"litefs\"\n"
+        "destination = \"/var/lib/litefs\"\n"
+        "==> litefs.yml <==\n"
+        "fuse:\n"
+        "  dir: \"/litefs\"\n"
+        "data:\n"
+        "  dir: \"/var/lib/litefs\"\n"
+        "==> Dockerfile <==\n"
+        "FROM node:20\n"
+        "WORKDIR /app\n"
+        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
+        "COPY litefs.yml /etc/litefs.yml\n"
+        "COPY . .\n"
+        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+    ),
     family="sqlite",
 )
 
