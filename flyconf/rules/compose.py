@@ -34,6 +34,7 @@ COMPOSE_SYNTAX = declare(
     bad="services:\n  web:\n    image: app\n  web:\n    image: app:2\n",
     good="services:\n  web:\n    image: app:2\n",
     family="compose",
+    example_file="compose.yaml",
 )
 
 COMPOSE_NOT_ON_VOLUME = declare(
@@ -58,6 +59,7 @@ COMPOSE_NOT_ON_VOLUME = declare(
           "    volumes:\n      - data:/app/data\n\nvolumes:\n  data:\n"),
     fixable=True,
     family="compose",
+    example_file="compose.yaml",
 )
 
 COMPOSE_ANONYMOUS = declare(
@@ -77,6 +79,7 @@ COMPOSE_ANONYMOUS = declare(
     good=("services:\n  web:\n    build: .\n    environment:\n      DB_PATH: /data/app.db\n    volumes:\n"
           "      - data:/data\n\nvolumes:\n  data:\n"),
     family="compose",
+    example_file="compose.yaml",
 )
 
 COMPOSE_UNDECLARED = declare(
@@ -94,6 +97,7 @@ COMPOSE_UNDECLARED = declare(
     bad="services:\n  web:\n    image: app\n    volumes:\n      - data:/data\n",
     good="services:\n  web:\n    image: app\n    volumes:\n      - data:/data\n\nvolumes:\n  data:\n",
     family="compose",
+    example_file="compose.yaml",
 )
 
 COMPOSE_UNUSED = declare(
@@ -111,6 +115,7 @@ COMPOSE_UNUSED = declare(
     bad="services:\n  web:\n    image: app\n    volumes:\n      - ./data:/data\n\nvolumes:\n  data:\n",
     good="services:\n  web:\n    image: app\n    volumes:\n      - data:/data\n\nvolumes:\n  data:\n",
     family="compose",
+    example_file="compose.yaml",
 )
 
 COMPOSE_NOT_SHARED = declare(
@@ -133,6 +138,7 @@ COMPOSE_NOT_SHARED = declare(
           "  worker:\n    build: .\n    environment: [DB_PATH=/data/app.db]\n    volumes: [data:/data]\n\n"
           "volumes:\n  data:\n"),
     family="compose",
+    example_file="compose.yaml",
 )
 
 COMPOSE_TMPFS = declare(
@@ -151,6 +157,7 @@ COMPOSE_TMPFS = declare(
     good=("services:\n  web:\n    build: .\n    environment: [DB_PATH=/data/app.db]\n    volumes: [data:/data]\n\n"
           "volumes:\n  data:\n"),
     family="compose",
+    example_file="compose.yaml",
 )
 
 COMPOSE_READ_ONLY = declare(
@@ -170,6 +177,7 @@ COMPOSE_READ_ONLY = declare(
           "    volumes: [data:/app/data]\n\nvolumes:\n  data:\n"),
     fixable=True,
     family="compose",
+    example_file="compose.yaml",
 )
 
 COMPOSE_BIND_OVER_APP = declare(
@@ -190,11 +198,14 @@ COMPOSE_BIND_OVER_APP = declare(
     development (`NODE_ENV=development`, `RAILS_ENV=development`...) is not
     checked. Mount only the directories that hold data.
     """,
-    bad=("# docker-compose.prod.yml\nservices:\n  web:\n    build: .\n    restart: always\n    volumes:\n"
-         "      - .:/app\n"),
-    good=("# docker-compose.prod.yml\nservices:\n  web:\n    build: .\n    restart: always\n    volumes:\n"
-          "      - data:/app/data\n\nvolumes:\n  data:\n"),
+    bad=("==> docker-compose.prod.yml <==\nservices:\n  web:\n    build: .\n    restart: always\n    volumes:\n"
+         "      - .:/app\n\n==> Dockerfile <==\nFROM node:22-slim\nWORKDIR /app\nCOPY . .\n"
+         'CMD ["node", "server.js"]\n'),
+    good=("==> docker-compose.prod.yml <==\nservices:\n  web:\n    build: .\n    restart: always\n    volumes:\n"
+          "      - data:/app/data\n\nvolumes:\n  data:\n\n==> Dockerfile <==\nFROM node:22-slim\nWORKDIR /app\n"
+          'COPY . .\nCMD ["node", "server.js"]\n'),
     family="compose",
+    example_file="docker-compose.prod.yml",
 )
 
 
