@@ -19,8 +19,9 @@ DOCKERFILE_SYNTAX = declare(
     """
     `fly deploy` builds the image with BuildKit; a Dockerfile it cannot parse
     fails the build before anything else is checked. flyconf reads Dockerfiles
-    with BuildKit's own parser, so what it rejects, the build rejects. The
-    finding points at the faulty instruction.
+    by BuildKit's parsing rules (tested against BuildKit's own parser), so
+    what it rejects, the build rejects. The finding points at the faulty
+    instruction.
     """,
     bad="FROM node:20\nRUN <<EOF\nnpm ci\n",
     good="FROM node:20\nRUN <<EOF\nnpm ci\nEOF\n",
