@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from tests.offline_pip import HAVE_BUILD_BACKEND, needs_build_backend, offline_env
+from tests.offline_pip import HAVE_BUILD_BACKEND, needs_build_backend, offline_env, offline_site  # noqa: F401
 
 ACTION = yaml.safe_load((REPO / "action.yml").read_text())
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -97,7 +97,7 @@ def test_action_scripts_pass_shellcheck(tmp_path: Path):
 
 @dataclass
 class Run:
-    steps: list[tuple[str, int | None, str]] = field(default_factory=list)  # (name, exit status or None: `uses`, output)
+    steps: list[tuple[str, int | None, str]] = field(default_factory=list)  # (name, status (None: `uses`), output)
     outputs: dict[str, dict[str, str]] = field(default_factory=dict)
     uses: dict[str, dict[str, str]] = field(default_factory=dict)  # what each `uses:` step would get
     path_added: dict[str, list[str]] = field(default_factory=dict)  # step id -> its GITHUB_PATH lines
@@ -204,8 +204,8 @@ def workspace(tmp_path: Path) -> Path:
     return repo
 
 
-def _runner_env() -> dict[str, str]:
-    env = offline_env()
+def _runner_env(site: Path) -> dict[str, str]:
+    env = offline_env(site)
     env.pop("VIRTUAL_ENV", None)
     # python3 on PATH is the interpreter running the tests, as a runner's python3 would be.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -213,13 +213,13 @@ def _runner_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Run:
+def installed(tmp_path_factory: pytest.TempPathFactory, offline_site: Path) -> Run:
     """The action installed once from this checkout (its default), for the tests of what comes after."""
     if not HAVE_BUILD_BACKEND or shutil.which("bash") is None or shutil.which("git") is None:
         pytest.skip("needs hatchling, bash and git")
     scratch = tmp_path_factory.mktemp("scratch")
     (scratch / "fly.toml").write_text(GOOD_FLY)
-    run = run_action(scratch, tmp_path_factory.mktemp("runner"), {}, _runner_env())
+    run = run_action(scratch, tmp_path_factory.mktemp("runner"), {}, _runner_env(offline_site))
     assert run.step("Install flyconf")[0] == 0, run.step("Install flyconf")[1]
     return run
 
@@ -239,8 +239,9 @@ def test_installs_from_its_own_checkout_into_the_runners_temp(installed: Run):
 
 @needs_build_backend
 @needs_bash_and_git
-def test_annotations_on_findings_fail_the_step(workspace: Path, tmp_path: Path, installed: Run):
-    run = run_action(workspace, tmp_path, {}, _runner_env(), installed=installed)
+def test_annotations_on_findings_fail_the_step(workspace: Path, tmp_path: Path, installed: Run,
+        offline_site: Path):
+    run = run_action(workspace, tmp_path, {}, _runner_env(offline_site), installed=installed)
     assert run.names == ["Install flyconf", "Lint"]
     status, out = run.step("Lint")
     assert status == 1, out
@@ -252,9 +253,10 @@ def test_annotations_on_findings_fail_the_step(workspace: Path, tmp_path: Path, 
 
 @needs_build_backend
 @needs_bash_and_git
-def test_sarif_is_written_uploaded_and_then_fails_the_job(workspace: Path, tmp_path: Path, installed: Run):
-    run = run_action(workspace, tmp_path, {"sarif": "true", "paths": "fly.toml deploy"}, _runner_env(),
-                     installed=installed)
+def test_sarif_is_written_uploaded_and_then_fails_the_job(workspace: Path, tmp_path: Path, installed: Run,
+        offline_site: Path):
+    env = _runner_env(offline_site)
+    run = run_action(workspace, tmp_path, {"sarif": "true", "paths": "fly.toml deploy"}, env, installed=installed)
     assert run.names == ["Install flyconf", "Lint", "Upload SARIF to code scanning", "Fail on findings"]
     assert run.step("Lint")[0] == 0  # the upload must still happen
     assert run.outputs["lint"] == {"exit-code": "1", "sarif-file": "flyconf.sarif"}
@@ -273,8 +275,9 @@ def test_sarif_is_written_uploaded_and_then_fails_the_job(workspace: Path, tmp_p
 
 @needs_build_backend
 @needs_bash_and_git
-def test_clean_paths_pass_in_both_modes(workspace: Path, tmp_path: Path, installed: Run):
-    env = _runner_env()
+def test_clean_paths_pass_in_both_modes(workspace: Path, tmp_path: Path, installed: Run,
+        offline_site: Path):
+    env = _runner_env(offline_site)
     run = run_action(workspace, tmp_path, {"paths": "deploy"}, env, installed=installed)
     assert run.step("Lint") == (0, "") and not run.failed
     run = run_action(workspace, tmp_path, {"paths": "deploy/fly.toml", "sarif": "true"}, env, installed=installed)
@@ -285,8 +288,9 @@ def test_clean_paths_pass_in_both_modes(workspace: Path, tmp_path: Path, install
 
 @needs_build_backend
 @needs_bash_and_git
-def test_fail_on_and_args_reach_flyconf(workspace: Path, tmp_path: Path, installed: Run):
-    env = _runner_env()
+def test_fail_on_and_args_reach_flyconf(workspace: Path, tmp_path: Path, installed: Run,
+        offline_site: Path):
+    env = _runner_env(offline_site)
     run = run_action(workspace, tmp_path, {"fail-on": "never"}, env, installed=installed)
     status, out = run.step("Lint")
     assert status == 0 and "title=FC101 unknown-key" in out
@@ -302,15 +306,15 @@ def test_fail_on_and_args_reach_flyconf(workspace: Path, tmp_path: Path, install
 
 @needs_build_backend
 @needs_bash_and_git
-def test_version_input_pins_the_distribution(workspace: Path, tmp_path: Path):
+def test_version_input_pins_the_distribution(workspace: Path, tmp_path: Path, offline_site: Path):
     # A local wheel stands in for PyPI: pip finds flyconf-lint there by name and version.
     wheels = tmp_path / "wheels"
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
-                           env=offline_env(), capture_output=True, text=True, timeout=600)
+                           env=offline_env(offline_site), capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stdout + build.stderr
     (wheel,) = wheels.glob("flyconf_lint-*.whl")
     version = wheel.name.split("-")[1]
-    env = _runner_env()
+    env = _runner_env(offline_site)
     env["PIP_FIND_LINKS"] = str(wheels)
     run = run_action(workspace, tmp_path, {"version": version}, env)
     status, out = run.step("Install flyconf")
