@@ -226,8 +226,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory, offline_site: Path) -> R
 
 needs_bash_and_git = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("git") is None,
                                         reason="bash and git are needed to run the action's steps")
+packaging = pytest.mark.packaging
 
 
+@packaging
 def test_installs_from_its_own_checkout_into_the_runners_temp(installed: Run):
     assert installed.names == ["Install flyconf", "Lint"] and not installed.failed
     status, out = installed.step("Install flyconf")
@@ -237,6 +239,7 @@ def test_installs_from_its_own_checkout_into_the_runners_temp(installed: Run):
     assert installed.step("Lint") == (0, "")  # the scratch project's fly.toml is clean
 
 
+@packaging
 @needs_build_backend
 @needs_bash_and_git
 def test_annotations_on_findings_fail_the_step(workspace: Path, tmp_path: Path, installed: Run,
@@ -251,6 +254,7 @@ def test_annotations_on_findings_fail_the_step(workspace: Path, tmp_path: Path, 
     assert run.outputs["lint"]["exit-code"] == "1" and "sarif-file" not in run.outputs["lint"]
 
 
+@packaging
 @needs_build_backend
 @needs_bash_and_git
 def test_sarif_is_written_uploaded_and_then_fails_the_job(workspace: Path, tmp_path: Path, installed: Run,
@@ -273,6 +277,7 @@ def test_sarif_is_written_uploaded_and_then_fails_the_job(workspace: Path, tmp_p
     assert status == 1 and "see the code scanning alerts" in out
 
 
+@packaging
 @needs_build_backend
 @needs_bash_and_git
 def test_clean_paths_pass_in_both_modes(workspace: Path, tmp_path: Path, installed: Run,
@@ -286,6 +291,7 @@ def test_clean_paths_pass_in_both_modes(workspace: Path, tmp_path: Path, install
     assert json.loads((workspace / "flyconf.sarif").read_text())["runs"][0]["results"] == []
 
 
+@packaging
 @needs_build_backend
 @needs_bash_and_git
 def test_fail_on_and_args_reach_flyconf(workspace: Path, tmp_path: Path, installed: Run,
@@ -304,6 +310,7 @@ def test_fail_on_and_args_reach_flyconf(workspace: Path, tmp_path: Path, install
     assert run.outputs["lint"]["exit-code"] == "2"
 
 
+@packaging
 @needs_build_backend
 @needs_bash_and_git
 def test_version_input_pins_the_distribution(workspace: Path, tmp_path: Path, offline_site: Path):

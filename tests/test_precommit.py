@@ -46,6 +46,7 @@ def _try_repo(project: Path, cache: Path, site: Path, *files: str) -> subprocess
     )
 
 
+@pytest.mark.packaging
 @needs_build_backend
 def test_try_repo_fails_on_a_bad_fly_toml_and_passes_on_a_good_one(tmp_path: Path, offline_site: Path):
     project = tmp_path / "app"

@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.skipif(not (REPO / "pyproject.toml").exists(), reason="needs the source tree")
+pytestmark = [pytest.mark.skipif(not (REPO / "pyproject.toml").exists(), reason="needs the source tree"),
+              pytest.mark.packaging]
 
 
 @pytest.fixture(scope="module")
