@@ -16,7 +16,8 @@ from flyconf.sources.dockersyntax import DockerfileSyntaxError, RawInstruction
 
 HAVE_BUILDKIT = importlib.util.find_spec("dockerfile") is not None
 needs_buildkit = pytest.mark.skipif(
-    not HAVE_BUILDKIT, reason="the `dockerfile` package (BuildKit's Go parser) is not installed on this platform")
+    not HAVE_BUILDKIT,
+    reason="the `dockerfile` package (BuildKit's Go parser) is not installed (no wheel here, or CI's second run)")
 
 
 class WrapperCannotSay(Exception):
