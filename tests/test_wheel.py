@@ -13,7 +13,8 @@ import pytest
 
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.skipif(not (REPO / "pyproject.toml").exists(), reason="needs the source tree")
+pytestmark = [pytest.mark.skipif(not (REPO / "pyproject.toml").exists(), reason="needs the source tree"),
+              pytest.mark.packaging]
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    (whl,) = out.glob("flyconf-*.whl")
+    (whl,) = out.glob("flyconf_lint-*.whl")  # the distribution is flyconf-lint; the package is flyconf
     return whl
 
 
@@ -34,6 +35,20 @@ def test_wheel_carries_schemas_templates_and_types(wheel: Path):
     assert any(n.startswith("flyconf/_data/templates/") and n.endswith(".j2") for n in names)
     assert "flyconf/py.typed" in names
     assert not any(n.startswith("tests/") for n in names)
+
+
+def test_wheel_is_flyconf_lint_under_mit_with_its_license(wheel: Path):
+    archive = zipfile.ZipFile(wheel)
+    names = archive.namelist()
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    headers = archive.read(metadata).decode().split("\n\n", 1)[0].splitlines()
+    assert "Name: flyconf-lint" in headers and "License-Expression: MIT" in headers
+    (license_file,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+    text = archive.read(license_file).decode()
+    assert text.startswith("MIT License") and "flyconf developers" in text
+    assert (REPO / "LICENSE").read_text() == text
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    assert "flyconf = flyconf.cli:main" in archive.read(entry_points).decode()  # the command keeps its name
 
 
 def test_installed_wheel_lints_from_another_directory(wheel: Path, tmp_path: Path):

@@ -14,6 +14,8 @@ from flyconf.diagnostics import Diagnostic, Severity
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+# The PyPI distribution is flyconf-lint (`flyconf` there is an unrelated project).
+INFORMATION_URI = "https://pypi.org/project/flyconf-lint/"
 
 
 def render_sarif(diagnostics: Sequence[Diagnostic], *, sources: Mapping[str, str]) -> str:
@@ -54,7 +56,7 @@ def render_sarif(diagnostics: Sequence[Diagnostic], *, sources: Mapping[str, str
                 "name": "flyconf",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": "https://pypi.org/project/flyconf/",
+                "informationUri": INFORMATION_URI,
                 "rules": [_rule(r) for r in rules],
             }},
             "results": results,

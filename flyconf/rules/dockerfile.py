@@ -20,9 +20,9 @@ DOCKERFILE_SYNTAX = declare(
     """
     `fly deploy` builds the image with BuildKit; a Dockerfile it cannot parse
     fails the build before anything else is checked. flyconf reads Dockerfiles
-    with BuildKit's own parser (moby/buildkit frontend/dockerfile/parser, via
-    the `dockerfile` package), so what it rejects, the build rejects. The
-    finding points at the faulty instruction.
+    by BuildKit's parsing rules (moby/buildkit frontend/dockerfile/parser,
+    restated in Python and tested against BuildKit's own parser), so what it
+    rejects, the build rejects. The finding points at the faulty instruction.
     """,
     bad=(
         "FROM node:20\n"

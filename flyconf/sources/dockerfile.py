@@ -1,9 +1,9 @@
-"""Dockerfiles, read with BuildKit's own parser (the ``dockerfile`` package).
+"""Dockerfiles, read by BuildKit's parsing rules (``flyconf.sources.dockersyntax``).
 
 The parser gives instructions with their line ranges, JSON or shell form,
-flags and heredocs, and honours ``# escape=``. It gives no columns, so this
-module finds tokens in the source lines itself; and it reports some errors
-without a line, so the faulty instruction is found by parsing prefixes.
+flags and heredocs, and honours ``# escape=``; a syntax error comes with the
+line of the instruction at fault. It gives no columns, so this module finds
+tokens in the source lines itself.
 
 On top of the instructions this module works out what runs: the build stages,
 the final stage (or ``[build] build-target``), and, following ``FROM <stage>``
@@ -17,7 +17,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from flyconf.diagnostics import Span
 from flyconf.sources.base import Document, ReadFailure
@@ -295,14 +295,13 @@ def expand_vars(text: str, env: dict[str, str]) -> str:
 
 
 def parse_dockerfile(text: str, display_path: str, fs_path: Path | None = None) -> Dockerfile | ReadFailure:
-    """Parse with BuildKit's parser; a parse error becomes a failure at the faulty instruction."""
-    import dockerfile as bk  # BuildKit's parser, loaded only when there is a Dockerfile to read
+    """Parse as BuildKit does; a syntax error becomes a failure at the faulty instruction."""
+    from flyconf.sources import dockersyntax
 
     try:
-        commands = bk.parse_string(text)
-    except bk.GoParseError as exc:
-        line = _locate_error(text, bk, str(exc))
-        return ReadFailure("syntax", f"Dockerfile does not parse: {exc}", line, 1)
+        commands = dockersyntax.parse_instructions(text)
+    except dockersyntax.DockerfileSyntaxError as exc:
+        return ReadFailure("syntax", f"Dockerfile does not parse: {exc.message}", exc.line, 1)
     doc = Dockerfile(display_path=display_path, text=text, fs_path=fs_path)
     stage = -1
     for c in commands:
@@ -312,10 +311,9 @@ def parse_dockerfile(text: str, display_path: str, fs_path: Path | None = None) 
         if cmd == "FROM":
             stage += 1
         ins = Instruction(
-            index=len(doc.instructions), cmd=cmd, value=tuple(v for v in (c.value or ()) if v is not None),
-            json=bool(c.json), flags=tuple(c.flags or ()), start_line=c.start_line,
-            end_line=max(c.end_line, c.start_line), original=c.original or "",
-            heredocs=tuple((h.name, h.content) for h in (c.heredocs or ())), stage=max(stage, 0),
+            index=len(doc.instructions), cmd=cmd, value=c.value, json=c.json, flags=c.flags,
+            start_line=c.start_line, end_line=max(c.end_line, c.start_line), original=c.original,
+            heredocs=c.heredocs, stage=max(stage, 0),
         )
         doc.instructions.append(ins)
         if cmd == "FROM":
@@ -331,35 +329,3 @@ def _from_parts(value: Iterable[str]) -> tuple[str, str | None]:
     base = parts[0] if parts else ""
     name = parts[2] if len(parts) >= 3 and parts[1].upper() == "AS" else None
     return base, name
-
-
-def _locate_error(text: str, bk: Any, message: str) -> int:
-    """The line of the instruction that makes the parser fail (the parser does not say)."""
-    lines = text.splitlines(keepends=True)
-    if "heredoc" in message:
-        return _unterminated_heredoc(lines) or max(len(lines), 1)
-    for end in range(1, len(lines) + 1):
-        try:
-            bk.parse_string("".join(lines[:end]))
-        except bk.GoParseError as exc:
-            if str(exc) == message:
-                return end
-    return max(len(lines), 1)
-
-
-_HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
-
-
-def _unterminated_heredoc(lines: list[str]) -> int | None:
-    i = 0
-    while i < len(lines):
-        opened = [(m.group(3), m.group(1) == "-") for m in _HEREDOC.finditer(lines[i])]
-        start = i
-        i += 1
-        for word, strip_tabs in opened:
-            while i < len(lines) and (lines[i].rstrip("\r\n").lstrip("\t") if strip_tabs else lines[i].rstrip("\r\n")) != word:
-                i += 1
-            if i >= len(lines):
-                return start + 1
-            i += 1
-    return None
