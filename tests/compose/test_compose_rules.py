@@ -572,8 +572,8 @@ def test_every_compose_rule_documents_a_bad_and_a_good_example_that_hold(tmp_pat
         assert rule.name in {d.rule for d in lint_text(rule.bad, filename="compose.yaml")}, rule.name
         assert rule.name not in {d.rule for d in lint_text(rule.good, filename="compose.yaml")}, rule.name
     bind = registry.get("compose-bind-mount-over-app")
-    bad = lint_project(tmp_path / "bad", {"docker-compose.prod.yml": bind.bad, "Dockerfile": NODE_DOCKERFILE})
-    good = lint_project(tmp_path / "good", {"docker-compose.prod.yml": bind.good, "Dockerfile": NODE_DOCKERFILE})
+    bad = lint_project(tmp_path / "bad", dict(bind.example_files(bind.bad)))  # a Compose file and its Dockerfile
+    good = lint_project(tmp_path / "good", dict(bind.example_files(bind.good)))
     assert bind.name in {d.rule for d in bad} and bind.name not in {d.rule for d in good}
 
 
