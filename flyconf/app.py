@@ -199,7 +199,8 @@ class App:
     @property
     def build_target(self) -> str | None:
         if self.compose_service is not None:
-            return self.compose_service.build_target
+            compose_target: str | None = self.compose_service.build_target
+            return compose_target
         target = self.build.get("build-target", self.build.get("build_target"))
         return target if isinstance(target, str) and target else None
 

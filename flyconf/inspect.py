@@ -249,9 +249,9 @@ def _migrations(app: "App") -> list[dict[str, Any]]:
     seen: set[tuple[str, str, int, int]] = set()
     unique = []
     for m in out:
-        key = (m["when"], m["command"], (m["at"] or {}).get("line", 0), (m["at"] or {}).get("column", 0))
-        if key not in seen:
-            seen.add(key)
+        ident = (m["when"], m["command"], (m["at"] or {}).get("line", 0), (m["at"] or {}).get("column", 0))
+        if ident not in seen:
+            seen.add(ident)
             unique.append(m)
     return unique
 

@@ -219,7 +219,8 @@ def _script_file(command: str, ctx: object) -> tuple[str, str, int, int] | None:
             continue
         start = command.find(word)
         first_line = doc.text.split("\n", 1)[0]
-        if not (rel.endswith((".sh", ".bash")) or (first_line.startswith("#!") and "sh" in first_line)):
+        if rel is None or not (rel.endswith((".sh", ".bash")) or (first_line.startswith("#!") and "sh" in first_line)):
             continue  # not a shell script (a binary, a directory's file, a Node script)
-        return rel, doc.text, max(start, 0), max(start, 0) + len(word)
+        text: str = doc.text
+        return rel, text, max(start, 0), max(start, 0) + len(word)
     return None

@@ -310,7 +310,8 @@ def _flytoml(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
 
 
 def _is_header_line(doc: Any, line: int) -> bool:
-    return doc.line_text(line).lstrip().startswith("[")
+    text: str = doc.line_text(line)
+    return text.lstrip().startswith("[")
 
 
 def _dockerfile(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:

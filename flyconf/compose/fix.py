@@ -296,7 +296,7 @@ def _take_tail(node: Any) -> str | None:
     if cut == -1 or cut == len(value) - 1:
         return None
     token.value, tail = value[: cut + 1], value[cut + 1:]
-    return tail
+    return str(tail)
 
 
 def _put_tail(node: Any, tail: str) -> None:

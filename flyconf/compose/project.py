@@ -220,8 +220,8 @@ class Project:
         path = self.base.display_path.replace(os.sep, "/")
         if ".devcontainer/" in path or path.startswith(".devcontainer"):
             return None
-        labelled = [(f, label_of(posixpath.basename(f.display_path.replace(os.sep, "/")))) for f in self.files]
-        labelled = [(f, label) for f, label in labelled if label is not None and label != "override"]
+        named = [(f, label_of(posixpath.basename(f.display_path.replace(os.sep, "/")))) for f in self.files]
+        labelled = [(f, label) for f, label in named if label is not None and label != "override"]
         for f, label in labelled:  # the base, or a variant merged into it (an overlay)
             words = set(label.replace("-", ".").replace("_", ".").split("."))
             if words & PRODUCTION_LABELS:
@@ -425,6 +425,8 @@ class _Loader:
                 self.project.notes.append(f"service `{name}` extends `{base_name}` from {base_file}, which could not "
                                           "be read: what it inherits is not known")
                 return [node]
+        if base_doc is None:  # pragma: no cover - handled above
+            return [node]
         base_node = None
         for root in base_doc.documents:
             services = root.get("services") if root.is_map else None

@@ -175,7 +175,8 @@ class AppContext:
 
     @property
     def dockerfile(self) -> Document | None:
-        return self._app.dockerfile
+        df: Document | None = self._app.dockerfile
+        return df
 
     def run_instructions(self) -> list[tuple[str, Location]]:
         app = self._app

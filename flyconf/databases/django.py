@@ -298,7 +298,7 @@ class _Source:
         self.rel = rel
         self.doc = doc
         self.tree = tree
-        self._lines = doc.text.split("\n")
+        self._lines: list[str] = doc.text.split("\n")
         self._bytes: dict[int, bytes] = {}
 
     def col(self, line: int, byte_col: int) -> int:
@@ -322,8 +322,10 @@ class _Source:
 
     def src(self, node: ast.AST) -> str:
         """The source text of a node (ast.get_source_segment splits the whole file on every call)."""
-        line, end_line = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
-        start_b, end_b = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        line: int | None = getattr(node, "lineno", None)
+        end_line: int | None = getattr(node, "end_lineno", None)
+        start_b: int | None = getattr(node, "col_offset", None)
+        end_b: int | None = getattr(node, "end_col_offset", None)
         if line is None or end_line is None or start_b is None or end_b is None \
                 or not 1 <= line <= end_line <= len(self._lines):
             return ""
@@ -496,10 +498,10 @@ def find_settings(ctx: Context) -> Settings | None:
         src = _parse(ctx, rel)
         if not isinstance(src, _Source):
             continue
-        named = named_in(src)
-        if named is None:
+        found = named_in(src)
+        if found is None:
             continue
-        named = replace(named, claims=(SETTINGS_VAR,))
+        named = replace(found, claims=(SETTINGS_VAR,))
         if rel in manages:
             root = posixpath.dirname(rel)
         else:
@@ -672,9 +674,9 @@ class _Interp:
             while isinstance(target, ast.Subscript):
                 target = target.value
             if _is_environ(target):
-                for key in list(self.ns):
-                    if key.startswith(_ENV_KEY):
-                        self.ns[key] = _unknown(why, at)
+                for name in list(self.ns):
+                    if name.startswith(_ENV_KEY):
+                        self.ns[name] = _unknown(why, at)
                 self.ns[_ENV_KEY + "*"] = _unknown(why, at)
             elif isinstance(target, ast.Name):
                 self.ns[target.id] = _unknown(why, at)
@@ -1189,7 +1191,8 @@ class _Interp:
         if isinstance(value, ModuleVal):
             names = value.names
             if attr in names:
-                return names[attr]
+                found: V = names[attr]
+                return found
             return _unknown(f"`{attr}` is not defined at the top of {value.rel}", at)
         if isinstance(value, PathVal):
             p = value.path
@@ -1227,13 +1230,15 @@ class _Interp:
         if isinstance(value, dict):
             try:
                 if key.value in value:
-                    return value[key.value]
+                    item: V = value[key.value]
+                    return item
             except TypeError:
                 pass
             return _unknown(f"`{_short(self.src.src(node))}` is not set", at, obj, key)
         if isinstance(value, tuple) and isinstance(key.value, int) and not isinstance(key.value, bool):
             if -len(value) <= key.value < len(value):
-                return value[key.value]
+                element: V = value[key.value]
+                return element
         return _unknown(f"`{_short(self.src.src(node))}` is not evaluated", at, obj, key)
 
     def boolop(self, node: ast.BoolOp, at: Location) -> V:
@@ -2243,7 +2248,8 @@ def _h_dict_get(it: _Interp, node: ast.Call, ref: Ref, at: Location) -> V:
     d = obj.value
     try:
         if key.value in d:
-            return d[key.value]
+            entry: V = d[key.value]
+            return entry
     except TypeError:
         return _unknown("not evaluated", at)
     return args[1] if len(args) > 1 else V(None, at)
@@ -2445,9 +2451,8 @@ def _unknown_found(alias: str, v: V, fallback: Location, base_chain: Sequence[St
 
 def _found(ctx: Context, alias: str, value: V, fallback: Location, base_chain: Sequence[Step],
            claims: tuple[str, ...]) -> Found | None:
-    chain = list(base_chain)
     alias_at = value.at or fallback
-    chain.append(Step(f"DATABASES[{alias!r}] in the settings", alias_at))
+    chain: tuple[Step, ...] = (*base_chain, Step(f"DATABASES[{alias!r}] in the settings", alias_at))
     if not value.known:
         why = value.unknown or "not known"
         return _unknown_found(alias, value, alias_at, chain, claims, why)
@@ -2472,12 +2477,12 @@ def _found(ctx: Context, alias: str, value: V, fallback: Location, base_chain: S
             name = d.get("NAME")
             variable = name.variable if name is not None else engine.variable
             return Found(FRAMEWORK, READER, alias, UNKNOWN, engine.at or alias_at, raw=_span_text(engine.at or alias_at),
-                         chain=_dedupe(chain + list(engine.chain)), unknown=why, variable=variable,
+                         chain=_dedupe(chain + tuple(engine.chain)), unknown=why, variable=variable,
                          form=name.form if name is not None and name.variable else "path",
                          claims=tuple(dict.fromkeys(claims + ((name.claims if name is not None else ())))))
     if kind == SERVER:
         at = engine.at or alias_at
-        return Found(FRAMEWORK, READER, alias, SERVER, at, raw=_span_text(at), chain=_dedupe(chain + list(engine.chain)),
+        return Found(FRAMEWORK, READER, alias, SERVER, at, raw=_span_text(at), chain=_dedupe(chain + tuple(engine.chain)),
                      claims=claims)
     name = d.get("NAME")
     if name is None:
@@ -2485,7 +2490,7 @@ def _found(ctx: Context, alias: str, value: V, fallback: Location, base_chain: S
                      unknown=f"DATABASES[{alias!r}] has no NAME (Django refuses to open it)", claims=claims)
     at = name.at or alias_at
     claims = tuple(dict.fromkeys(claims + name.claims))
-    chain = _dedupe(chain + list(name.chain))
+    chain = _dedupe(chain + tuple(name.chain))
     variable = name.variable
     form = name.form if variable else "path"
     raw = _raw(name, at)

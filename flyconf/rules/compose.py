@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from flyconf.diagnostics import Diagnostic
 from flyconf.registry import Rule, check, declare
@@ -254,8 +254,9 @@ def check_volumes(unit: "ComposeUnit") -> Iterator[Diagnostic]:
             )
 
 
-def _base(project: object) -> str:
-    return posixpath.basename(project.base.display_path)  # type: ignore[attr-defined]
+def _base(project: Any) -> str:
+    name: str = posixpath.basename(project.base.display_path)
+    return name
 
 
 def _bind_named_like(unit: "ComposeUnit", name: str) -> str:
@@ -410,7 +411,7 @@ def check_bind_over_app(unit: "ComposeUnit") -> Iterator[Diagnostic]:
                 continue
             if not (mount.host == context or _inside(context, mount.host)):
                 continue  # not the source tree (a data directory, a config file)
-            hidden = [d for d in code_dirs if is_under(d, mount.target)]  # type: ignore[arg-type]
+            hidden = [d for d in code_dirs if is_under(d, mount.target)]
             if not hidden:
                 continue
             yield COMPOSE_BIND_OVER_APP.diagnostic(

@@ -418,7 +418,7 @@ def _grep(cmd: ShellCommand, args: list[str], text: str) -> bool | None:
     return not found if "v" in flags else found
 
 
-_INT_OPS = {"-eq": lambda a, b: a == b, "-ne": lambda a, b: a != b, "-gt": lambda a, b: a > b,
+_INT_OPS: dict[str, Callable[[int, int], bool]] = {"-eq": lambda a, b: a == b, "-ne": lambda a, b: a != b, "-gt": lambda a, b: a > b,
             "-ge": lambda a, b: a >= b, "-lt": lambda a, b: a < b, "-le": lambda a, b: a <= b}
 
 

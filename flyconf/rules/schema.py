@@ -161,7 +161,7 @@ class _Schema:
 
         path = resource_dir("schemas") / "fly.schema.json"
         self.schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        validator_cls = jsonschema.validators.extend(
+        validator_cls = jsonschema.validators.extend(  # type: ignore[no-untyped-call]  # untyped in the stubs
             jsonschema.Draft7Validator, {"x-flyconf-ignored": _ignored_keyword}
         )
         self.validator = validator_cls(self.schema)
@@ -268,8 +268,10 @@ def _explain(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Iterator[D
 def _explain_alternatives(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Iterator[Diagnostic]:
     branches: dict[int, list[ValidationError]] = defaultdict(list)
     for sub in error.context or ():
-        branches[sub.relative_schema_path[0]].append(sub)
-    alternatives = error.validator_value or []
+        index = sub.relative_schema_path[0]  # the anyOf branch: always an index
+        if isinstance(index, int):
+            branches[index].append(sub)
+    alternatives: list[Any] = list(error.validator_value or [])  # type: ignore[arg-type]  # anyOf: a list
     viable = {
         i: errs
         for i, errs in branches.items()
@@ -419,7 +421,7 @@ def _invalid_value(error: "ValidationError", doc: "FlyToml", s: _Schema) -> Diag
     if custom and kind in ("pattern", "format", "enum", "minimum", "maximum", "exclusiveMinimum"):
         msg = f"{subject} {custom}, not {shown}"  # the schema's message reads "must be ..."
     elif kind == "enum":
-        allowed = [str(v) for v in error.validator_value]
+        allowed = [str(v) for v in error.validator_value]  # type: ignore[union-attr]  # enum: a list
         msg = f"{subject} must be one of {', '.join(allowed)}, not {shown}"
         if isinstance(error.instance, str):
             found = closest(error.instance, allowed, cutoff=0.5)

@@ -312,7 +312,7 @@ class _Problem:
 
 _FINE = "fine"
 _SKIP = "skip"
-_Outcome = Union[str, list]
+_Outcome = Union[str, list["_Problem"]]
 
 
 class _Flow:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 from flyconf.app import App, Placement
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.registry import check, declare
+from flyconf.sources.base import Document
 
 if TYPE_CHECKING:
     from flyconf.databases.model import Found
@@ -485,6 +486,7 @@ def _partial(app: App, db: "Found", placed: Placement) -> Iterator[Diagnostic]:
     holders = ", ".join(f"`{g}`" for g in placed.groups if g not in placed.missing)
     for group in placed.missing:
         command = app.process_commands.get(group)
+        doc: Document
         if command is not None and app.flytoml is not None:
             doc, span = app.flytoml, app.flytoml.value_span(command[1])
         else:

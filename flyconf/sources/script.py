@@ -33,7 +33,7 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Union
+from typing import Any, Callable, Iterable, Iterator, Union
 
 from flyconf.diagnostics import Span
 from flyconf.sources.base import Document
@@ -548,7 +548,7 @@ class _Lexer:
     def _word(self) -> _Tok:
         start = self.pos
         text, end = self.text, self.end
-        parts: list[list] = []  # [kind, text, quoted, offset]
+        parts: list[list[Any]] = []  # [kind, text, quoted, offset]
         mask: list[tuple[str, int]] = []  # unquoted literal characters (others as "\0"), for brace expansion
 
         def lit(s: str, quoted: bool, at: int) -> None:
@@ -633,7 +633,7 @@ class _Lexer:
                     tuple(Part(p[0], p[1], p[2], p[3]) for p in parts))
         return _Tok("word", raw, start, word)
 
-    def _double_quoted(self, parts: list[list], lit) -> None:  # type: ignore[no-untyped-def]
+    def _double_quoted(self, parts: list[list[Any]], lit: Callable[[str, bool, int], None]) -> None:
         text, end = self.text, self.end
         open_at = self.pos
         self.pos += 1
@@ -665,7 +665,7 @@ class _Lexer:
         if len(parts) == had:
             parts.append(["lit", "", True, open_at])
 
-    def _dollar(self, parts: list[list], in_dq: bool) -> bool:
+    def _dollar(self, parts: list[list[Any]], in_dq: bool) -> bool:
         """Read an expansion at ``self.pos`` (a ``$``); False when the ``$`` is a literal dollar."""
         text, end = self.text, self.end
         i = self.pos
@@ -717,7 +717,7 @@ class _Lexer:
         if kind:
             self.sink.bashism(kind, start, stop)
 
-    def _backtick(self, parts: list[list], quoted: bool) -> None:
+    def _backtick(self, parts: list[list[Any]], quoted: bool) -> None:
         text, end = self.text, self.end
         i = self.pos
         j = i + 1
