@@ -33,17 +33,41 @@ class Selection:
     ignore: frozenset[str] = frozenset()
 
     @classmethod
-    def from_keys(cls, select: Iterable[str] | None = None, ignore: Iterable[str] | None = None) -> "Selection":
-        """From codes, code prefixes or rule names; raises ValueError naming an unknown one."""
+    def from_keys(cls, select: str | Iterable[str] | None = None, ignore: str | Iterable[str] | None = None) -> "Selection":
+        """From codes, code prefixes or rule names; raises ValueError naming an unknown one.
+
+        Each may be one string (``"FC1"``, or comma-separated as on the command line) or an iterable of them.
+        """
         return cls(
-            select=None if select is None else frozenset(r.code for r in _resolve(select)),
-            ignore=frozenset(r.code for r in _resolve(ignore or ())),
+            select=None if select is None else frozenset(r.code for r in _resolve(_keys(select))),
+            ignore=frozenset(r.code for r in _resolve(_keys(ignore or ()))),
         )
 
     def enabled(self, code: str) -> bool:
         if code in self.ignore:
             return False
         return self.select is None or code in self.select
+
+
+def _keys(value: str | Iterable[str]) -> list[str]:
+    """Rule keys from one string (comma-separated, as `--select` takes them) or an iterable of strings.
+
+    A single string is never iterated character by character.
+    """
+    items = [value] if isinstance(value, str) else list(value)
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"rule keys must be strings, not {type(item).__name__}")
+        out.extend(part.strip() for part in item.split(",") if part.strip())
+    return out
+
+
+def _paths(value: "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]") -> list[str | os.PathLike[str]]:
+    """One path (str or os.PathLike) or a sequence of them, as a list; a string is one path, not its characters."""
+    if isinstance(value, (str, os.PathLike)):
+        return [value]
+    return list(value)
 
 
 def _resolve(keys: Iterable[str]) -> list[registry.Rule]:
@@ -67,8 +91,8 @@ def lint_text(
     text: str,
     filename: str = "fly.toml",
     *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] | None = None,
+    select: str | Iterable[str] | None = None,
+    ignore: str | Iterable[str] | None = None,
 ) -> list[Diagnostic]:
     """Lint the contents of one file. ``filename`` is used in findings and to pick the file's kind.
 
@@ -78,13 +102,17 @@ def lint_text(
 
 
 def lint_paths(
-    paths: Sequence[str | os.PathLike[str]] = (".",),
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] = (".",),
     *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] | None = None,
+    select: str | Iterable[str] | None = None,
+    ignore: str | Iterable[str] | None = None,
 ) -> list[Diagnostic]:
-    """Lint files and directories (searched recursively). Unreadable paths become findings."""
-    return run(paths, Selection.from_keys(select, ignore)).diagnostics
+    """Lint files and directories (searched recursively). Unreadable paths become findings.
+
+    ``paths`` is one path (``str`` or ``os.PathLike``) or a sequence of them; ``select`` and ``ignore``
+    are one string (comma-separated keys allowed) or an iterable of codes, code prefixes or rule names.
+    """
+    return run(_paths(paths), Selection.from_keys(select, ignore)).diagnostics
 
 
 def lint_bytes(data: bytes, filename: str, selection: Selection = Selection()) -> list[Diagnostic]:
@@ -112,13 +140,13 @@ def _from_text(text: str, filename: str, selection: Selection) -> Report:
     return Report(_finish(found, selection, ws.documents), [filename], [], {filename: text})
 
 
-def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selection()) -> Report:
+def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], selection: Selection = Selection()) -> Report:
     """Lint paths: every fly.toml with its Dockerfile and start scripts, and Dockerfiles on their own."""
     report = Report()
     ws = Workspace()
     found: list[Diagnostic] = []
     walk_notes: list[Skipped] = []
-    targets = list(discover(paths, walk_notes))
+    targets = list(discover(_paths(paths), walk_notes))
     report.notes = [f"{display(n.path)}: {n.reason}" for n in walk_notes]
     consumed: set[Path] = set()  # Dockerfiles already linted as part of an app
     explicit_dockerfiles: list[Path] = []
