@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import argparse
     from typing import NoReturn, Sequence
 
+    from flyconf.diagnostics import Diagnostic
+
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
@@ -59,7 +61,9 @@ def build_parser() -> "argparse.ArgumentParser":
     lint.add_argument("--ignore", type=_csv, metavar="RULES", default=[],
                       help="skip these rules: comma-separated codes, code prefixes or names")
     lint.add_argument("--stdin-filename", metavar="NAME", default=None,
-                      help="the file name to report (and to pick the file's kind) when reading '-'")
+                      help="read standard input as the file NAME (also without '-'): NAME is reported and picks the file's "
+                           "kind, and when NAME's directory exists the files beside it (its Dockerfile, scripts, "
+                           "app configuration) take part, as for the file on disk")
     lint.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="colour the text output (default: auto: on a terminal, unless NO_COLOR is set)")
     lint.add_argument("--statistics", action="store_true", help="print a count per rule instead of the findings")
@@ -87,6 +91,7 @@ def build_parser() -> "argparse.ArgumentParser":
 
     gen = sub.add_parser("generate", help="generate the start-up wrapper, or wire it into a Dockerfile",
                          description="Generate files from the app's fly.toml.")
+    gen.set_defaults(generate_help=gen.format_help)
     gen_sub = gen.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
     ep = gen_sub.add_parser("entrypoint", help="write the POSIX sh wrapper that migrates SQLite, then execs the server",
                             description="Write a POSIX sh start-up wrapper that migrates the SQLite database on every "
@@ -143,8 +148,9 @@ def main(argv: "Sequence[str] | None" = None) -> int:
         if args.command == "fix":
             return _fix(args)
         if args.command == "generate":
-            if args.what is None:
-                parser.parse_args(["generate", "--help"])
+            if args.what is None:  # a usage error, as a missing argument is
+                sys.stderr.write(args.generate_help())
+                return EXIT_ERROR
             from flyconf.generate import commands
 
             return commands.run(args)
@@ -169,7 +175,7 @@ def main(argv: "Sequence[str] | None" = None) -> int:
 
 def _lint(args: "argparse.Namespace") -> int:
     from flyconf.diagnostics import Severity
-    from flyconf.lint import Report, Selection, lint_bytes, run
+    from flyconf.lint import Selection, lint_stdin, run
     from flyconf.report import render
 
     try:
@@ -178,16 +184,25 @@ def _lint(args: "argparse.Namespace") -> int:
         print(f"flyconf: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
+    if args.statistics and args.format not in ("text", "concise", "json"):
+        print(f"flyconf: error: --statistics prints text or json, not {args.format}", file=sys.stderr)
+        return EXIT_ERROR
     paths = args.paths or ["."]
     sources: dict[str, str] = {}
-    if "-" in paths:
+    # As in ruff, --stdin-filename alone means standard input.
+    if "-" in paths or (args.stdin_filename is not None and not args.paths):
         if len(paths) > 1:
             print("flyconf: error: '-' (standard input) cannot be combined with other paths", file=sys.stderr)
             return EXIT_ERROR
         name = args.stdin_filename or "fly.toml"
         data = sys.stdin.buffer.read()
-        report = Report(diagnostics=lint_bytes(data, name, selection), files=[name])
-        sources[name] = data.decode("utf-8", errors="replace")
+        report = lint_stdin(data, name, selection, beside=args.stdin_filename is not None)
+        sources.update(report.sources)
+        sources.setdefault(report.files[0], data.decode("utf-8", errors="replace"))
+    elif args.stdin_filename is not None:
+        print("flyconf: error: --stdin-filename reads standard input; it cannot be combined with paths other than '-'",
+              file=sys.stderr)
+        return EXIT_ERROR
     else:
         report = run(paths, selection)
         sources.update(report.sources)
@@ -197,7 +212,7 @@ def _lint(args: "argparse.Namespace") -> int:
             print(f"flyconf: warning: {note}", file=sys.stderr)
 
     if args.statistics:
-        text = _statistics(report.diagnostics)
+        text = _statistics(report.diagnostics, args.format)
     else:
         color = args.color == "always" or (
             args.color == "auto" and not os.environ.get("NO_COLOR") and args.output is None and sys.stdout.isatty()
@@ -259,12 +274,31 @@ def _shown(path: object) -> str:
     return display(path)  # type: ignore[arg-type]
 
 
-def _statistics(diagnostics: "Sequence[object]") -> str:
+def _statistics(diagnostics: "Sequence[Diagnostic]", fmt: str = "text") -> str:
+    """A count per rule and severity, most frequent first: a table, or with ``--format json`` one object
+    ``{"total", "fixable", "rules": [{"code", "rule", "severity", "count", "fixable"}]}``."""
     from collections import Counter
 
-    counts = Counter((d.code, d.rule, d.severity.value) for d in diagnostics)  # type: ignore[attr-defined]
-    rows = [f"{n:5d}  {code}  {sev:<7}  {rule}" for (code, rule, sev), n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
+    counts = Counter((d.code, d.rule, d.severity.value) for d in diagnostics)
+    fixable = Counter((d.code, d.rule, d.severity.value) for d in diagnostics if d.fixable)
+    ordered = sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+    if fmt == "json":
+        import json
+
+        payload = {
+            "total": len(diagnostics),
+            "fixable": sum(fixable.values()),
+            "rules": [{"code": code, "rule": rule, "severity": sev, "count": n, "fixable": fixable[(code, rule, sev)]}
+                      for (code, rule, sev), n in ordered],
+        }
+        return json.dumps(payload, indent=2) + "\n"
+    rows = [f"{n:5d}  {code}  {sev:<7}  {rule}" for (code, rule, sev), n in ordered]
     return "\n".join(rows) + ("\n" if rows else "")
+
+
+def _severities(rule: object) -> list[str]:
+    """The severities a rule's findings are emitted with, strongest first (declared in the registry)."""
+    return [s.value for s in rule.emitted]  # type: ignore[attr-defined]
 
 
 def _rules(args: "argparse.Namespace") -> int:
@@ -285,7 +319,7 @@ def _rules(args: "argparse.Namespace") -> int:
 
     if args.format == "json":
         payload = [
-            {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary,
+            {"code": r.code, "name": r.name, "severity": r.severity.value, "severities": _severities(r), "summary": r.summary,
              "explanation": r.explanation, "bad": r.bad, "good": r.good, "fixable": r.fixable}
             for r in chosen
         ]
@@ -294,12 +328,13 @@ def _rules(args: "argparse.Namespace") -> int:
 
     if not args.rules:
         width = max(len(r.name) for r in chosen)
+        sev_width = max(len(", ".join(_severities(r))) for r in chosen)
         for r in chosen:
             fix = " (fixable)" if r.fixable else ""
-            print(f"{r.code}  {r.name:<{width}}  {r.severity.value:<7}  {r.summary}{fix}")
+            print(f"{r.code}  {r.name:<{width}}  {', '.join(_severities(r)):<{sev_width}}  {r.summary}{fix}")
         return EXIT_OK
     for r in chosen:
-        print(f"{r.code} {r.name} ({r.severity.value}){' - fixable' if r.fixable else ''}\n")
+        print(f"{r.code} {r.name} ({', '.join(_severities(r))}){' - fixable' if r.fixable else ''}\n")
         print(f"{r.summary}\n")
         print(r.explanation)
         if r.bad:

@@ -117,11 +117,40 @@ def lint_paths(
 
 def lint_bytes(data: bytes, filename: str, selection: Selection = Selection()) -> list[Diagnostic]:
     """Lint raw bytes (standard input): decoding problems are findings too."""
+    return lint_stdin(data, filename, selection).diagnostics
+
+
+def lint_stdin(data: bytes, filename: str, selection: Selection = Selection(), *, beside: bool = False) -> Report:
+    """Lint raw bytes read from standard input as the file ``filename``.
+
+    With ``beside``, when ``filename``'s directory exists, the files beside it take part as they do for the
+    file on disk (a fly.toml's Dockerfile, scripts and app configuration; a Dockerfile's fly.toml), so the
+    findings are those of linting the file on disk with this text in it.
+    """
     text = decode(data)
     kind = kind_of(filename, explicit=True) or FLYTOML
     if isinstance(text, ReadFailure):
-        return _finish([failure_diagnostic(text, filename, kind)], selection, {})
-    return _from_text(text, filename, selection).diagnostics
+        return Report(_finish([failure_diagnostic(text, filename, kind)], selection, {}), [filename])
+    path = Path(filename)
+    if beside and (path.parent if str(path.parent) else Path(".")).is_dir() and not path.is_dir():
+        return _from_text_beside(text, path, kind, selection)
+    return _from_text(text, filename, selection)
+
+
+def _from_text_beside(text: str, path: Path, kind: str, selection: Selection) -> Report:
+    """`_from_text` for a file that stands in for ``path``: its companions are read from disk."""
+    ws = Workspace()
+    shown = display(path)
+    loaded = ws.substitute(path, kind, text, shown)
+    found = list(loaded.findings)
+    if isinstance(loaded.doc, FlyToml):
+        app, more = app_for(loaded.doc, path, ws)
+        found.extend(more)
+        found.extend(_check_app(app, ws))
+    elif kind == DOCKERFILE and loaded.doc is not None:
+        found.extend(_dockerfile_findings(path, loaded.doc, ws))
+    sources = {p: doc.text for p, doc in ws.documents.items()}
+    return Report(_finish(found, selection, ws.documents), [shown], [], sources)
 
 
 def _from_text(text: str, filename: str, selection: Selection) -> Report:
@@ -182,19 +211,26 @@ def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], select
         found.extend(loaded.findings)
         if loaded.doc is None:
             continue
-        # A fly.toml beside it that builds this Dockerfile gives the context (pre-commit may pass the
-        # Dockerfile alone); only the Dockerfile's own findings (and its scripts') are reported then.
-        app = sibling_app(path, loaded.doc, ws)
-        own = {loaded.doc.display_path}
-        results = _check_app(app, ws)
-        if app.has_flytoml:
-            own.update(s.display_path for s in app.scripts)
-            results = [d for d in results if d.path in own]
-        found.extend(results)
+        found.extend(_dockerfile_findings(path, loaded.doc, ws))
 
     report.diagnostics = _finish(found, selection, ws.documents)
     report.sources = {path: doc.text for path, doc in ws.documents.items()}
     return report
+
+
+def _dockerfile_findings(path: Path, dockerfile: Document, ws: Workspace) -> list[Diagnostic]:
+    """The findings of a Dockerfile linted on its own.
+
+    A fly.toml beside it that builds this Dockerfile gives the context (pre-commit may pass the
+    Dockerfile alone); only the Dockerfile's own findings (and its scripts') are reported then.
+    """
+    app = sibling_app(path, dockerfile, ws)
+    own = {dockerfile.display_path}
+    results = _check_app(app, ws)
+    if app.has_flytoml:
+        own.update(s.display_path for s in app.scripts)
+        results = [d for d in results if d.path in own]
+    return results
 
 
 def _check_app(app: "App", ws: Workspace) -> list[Diagnostic]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from flyconf.diagnostics import Diagnostic, Severity
 
@@ -33,6 +33,15 @@ class Rule:
     good: str = ""
     fixable: bool = False
     family: str = ""
+    # Every severity the rule's findings are emitted with, the default (``severity``) first. A rule that
+    # reports some cases more or less strongly (a documented form as info, say) declares them all here,
+    # where it is declared, so that `flyconf rules` says what users will see.
+    severities: tuple[Severity, ...] = ()
+
+    @property
+    def emitted(self) -> tuple[Severity, ...]:
+        """The severities findings of this rule may have, strongest first."""
+        return tuple(sorted(self.severities or (self.severity,), key=lambda s: -s.rank))
 
     def diagnostic(
         self,
@@ -79,8 +88,12 @@ def declare(
     good: str = "",
     fixable: bool = False,
     family: str = "",
+    severities: Sequence[str] = (),
 ) -> Rule:
-    """Declare a rule. Codes and names must be unique and well formed."""
+    """Declare a rule. Codes and names must be unique and well formed.
+
+    ``severity`` is the default; ``severities`` lists the others its findings are emitted with, if any.
+    """
     if not _CODE.match(code):
         raise ValueError(f"rule code {code!r} must be FC followed by three digits")
     if not _NAME.match(name):
@@ -90,16 +103,19 @@ def declare(
         if existing.code == code and existing.name == name:
             return existing  # module imported twice under another name
         raise ValueError(f"rule {code} {name} clashes with {existing.code} {existing.name}")
+    default = Severity.parse(severity)
+    others = [Severity.parse(s) for s in severities]
     rule = Rule(
         code=code,
         name=name,
-        severity=Severity.parse(severity),
+        severity=default,
         summary=summary,
         explanation=_dedent(explanation),
         bad=_dedent(bad),
         good=_dedent(good),
         fixable=fixable,
         family=family,
+        severities=tuple(dict.fromkeys([default, *others])),
     )
     _RULES[code] = rule
     _BY_NAME[name] = rule

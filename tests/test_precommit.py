@@ -51,7 +51,7 @@ def test_pre_commit_runs_the_hook(tmp_path: Path):
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
-    assert "fly.toml:4:1: FC101 [unknown-key] unknown key `destinaton`" in out
+    assert "fly.toml:4:1: error: FC101 [unknown-key] unknown key `destinaton`" in out
 
     (project / "fly.toml").write_text('app = "x"\n[[mounts]]\nsource = "data"\ndestination = "/data"\n')
     git("add", ".", cwd=project)

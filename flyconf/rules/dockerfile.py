@@ -118,6 +118,7 @@ PORT_MISMATCH = declare(
     bad='# fly.toml\n[http_service]\ninternal_port = 8080\n\n# Dockerfile\nENV PORT=3000\n',
     good='# fly.toml\n[http_service]\ninternal_port = 3000\n\n# Dockerfile\nENV PORT=3000\n',
     family="dockerfile",
+    severities=("info",),
 )
 
 VOLUME_NOT_WRITABLE = declare(
@@ -162,6 +163,7 @@ DOCKERFILE_VOLUME = declare(
     bad='# Dockerfile\nVOLUME /data\n# fly.toml has no [mounts]\n',
     good='# fly.toml\n[[mounts]]\nsource = "data"\ndestination = "/data"\n',
     family="dockerfile",
+    severities=("warning",),
 )
 
 _COMPOUND = re.compile(r"&&|\|\||;|\n|(?<![|&])\|(?![|&])")
