@@ -84,13 +84,19 @@ def build_parser() -> "argparse.ArgumentParser":
     rules.add_argument("--format", choices=("text", "json"), default="text")
 
     fix = sub.add_parser("fix", help="apply the safe fixes (SQLite on a volume, migrations at start-up)",
-                         description="Apply the fixes that are safe; `flyconf lint` marks fixable findings with [*].")
+                         description="Apply the fixes that are safe; `flyconf lint` marks fixable findings with [*]. "
+                                     "The fly.toml files of a directory are fixed together: they share the wrapper. "
+                                     "Exit codes: 0 nothing to fix or all fixed, 1 changes pending (--diff) or "
+                                     "findings left that fix cannot fix, 2 usage or internal error.")
     fix.add_argument("paths", nargs="*", metavar="PATH", help="fly.toml files or directories (default: .)")
-    fix.add_argument("--diff", action="store_true", help="show the changes as a diff; write nothing")
+    fix.add_argument("--diff", action="store_true",
+                     help="show the changes as a patch (`git apply` takes it) and write nothing; exit 1 if there are any")
     fix.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
 
     gen = sub.add_parser("generate", help="generate the start-up wrapper, or wire it into a Dockerfile",
-                         description="Generate files from the app's fly.toml.")
+                         description="Generate files from the app's fly.toml. Exit codes: 0 done or nothing to do, "
+                                     "1 changes pending (--diff), 2 usage error (a missing file, options that "
+                                     "cannot work) or internal error.")
     gen.set_defaults(generate_help=gen.format_help)
     gen_sub = gen.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
     ep = gen_sub.add_parser("entrypoint", help="write the POSIX sh wrapper that migrates SQLite, then execs the server",
@@ -102,12 +108,18 @@ def build_parser() -> "argparse.ArgumentParser":
     how = ep.add_mutually_exclusive_group()
     how.add_argument("--preset", metavar="NAME", help="the stack's migration command (see --list-presets)")
     how.add_argument("--migrate", metavar="CMD", help="any other migration command line")
-    ep.add_argument("--database", metavar="PATH", help="the SQLite file (default: from DATABASE_URL etc. in [env])")
+    ep.add_argument("--database", metavar="PATH", action="append",
+                    help="the SQLite file the migration works on; repeat it for the app's other SQLite files on the "
+                         "volume, which are prepared and backed up with it (default: the databases flyconf finds)")
     ep.add_argument("--volume", metavar="PATH", help="the volume's mount destination (default: from [mounts])")
     ep.add_argument("--run-as", metavar="USER",
                     help="for an image that starts as root and drops privileges: give the volume to USER (chown), "
                          "then migrate and run the server as USER. Leave it out when the Dockerfile sets a "
                          "non-root USER: Fly gives a new volume to that user, and the wrapper changes no owner")
+    ep.add_argument("--server-drops-privileges", action="store_true", default=None,
+                    help="with --run-as: the image's own start command switches to USER (gosu, su-exec...), so the "
+                         "wrapper migrates as USER but starts the server command as root (the default when flyconf "
+                         "sees such a switch in a root image)")
     ep.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
                     help="time limit for the migration (default: 300; 0: none)")
     ep.add_argument("--backups", type=int, default=0, metavar="N", help="back the database up first, keeping N")
@@ -121,7 +133,8 @@ def build_parser() -> "argparse.ArgumentParser":
     dfp.add_argument("--config", metavar="PATH", help="the fly.toml to read (default: ./fly.toml when it exists)")
     dfp.add_argument("--script", default="bin/fly-entrypoint", metavar="PATH",
                      help="the wrapper, relative to the build context (default: bin/fly-entrypoint)")
-    dfp.add_argument("--diff", action="store_true", help="show the change as a diff; write nothing")
+    dfp.add_argument("--diff", action="store_true",
+                     help="show the change as a patch (`git apply` takes it) and write nothing; exit 1 if there is one")
     dfp.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
     return parser
 
@@ -251,21 +264,31 @@ def _inspect(args: "argparse.Namespace") -> int:
 
 
 def _fix(args: "argparse.Namespace") -> int:
+    """Exit 0 when there is nothing to fix or everything was fixed; 1 when changes are pending (--diff) or
+    findings of the rules fix owns are left; 2 for a usage error (a path that does not exist)."""
     from flyconf.generate.fix import apply, plan_fixes
 
-    plan = plan_fixes(args.paths or ["."])
+    try:
+        plan = plan_fixes(args.paths or ["."])
+    except FileNotFoundError as exc:
+        print(f"flyconf: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return EXIT_ERROR
     if args.diff:
-        for change in plan.changes:
-            sys.stdout.write(change.diff(_shown(change.path)))
+        for edit in plan:
+            sys.stdout.write(edit.diff(_shown(edit.path)))
+        sys.stdout.flush()
     else:
         apply(plan)
     for line in plan.done:
         print(("would fix: " if args.diff else "fixed: ") + line, file=sys.stderr)
-    for line in plan.skipped:
-        print(f"not fixed: {line}", file=sys.stderr)
-    if not plan.done and not plan.skipped:
+    for left in plan.left:
+        d = left.finding
+        print(f"not fixed: {d.path}:{d.line}:{d.column}: {d.code} [{d.rule}] "
+              + (left.reason if left.reason is not None else f"{d.message} (flyconf fix has no fix for this case)"),
+              file=sys.stderr)
+    if not len(plan) and not plan.left:
         print("flyconf: nothing to fix", file=sys.stderr)
-    return EXIT_OK if not plan.skipped else EXIT_FINDINGS
+    return EXIT_FINDINGS if (args.diff and len(plan)) or plan.left else EXIT_OK
 
 
 def _shown(path: object) -> str:

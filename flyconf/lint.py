@@ -234,6 +234,21 @@ def _dockerfile_findings(path: Path, dockerfile: Document, ws: Workspace) -> lis
 
 
 def _check_app(app: "App", ws: Workspace) -> list[Diagnostic]:
+    return _mark_fixable(app, _app_findings(app, ws), ws)
+
+
+def _mark_fixable(app: "App", found: list[Diagnostic], ws: Workspace) -> list[Diagnostic]:
+    """`[*]` on exactly the findings `flyconf fix` changes, as fix itself decides (flyconf.generate.fix)."""
+    with_fix = {r.code for r in registry.all_rules() if r.fixable}
+    if not any(d.code in with_fix for d in found):
+        return found
+    from flyconf.generate.fix import mark
+
+    return mark(app, found, ws)
+
+
+def _app_findings(app: "App", ws: Workspace) -> list[Diagnostic]:
+    """Every finding the rules report for ``app`` (`fixable` not yet decided)."""
     out: list[Diagnostic] = []
     from flyconf.rules.files import EMPTY_CONFIG
 
