@@ -261,11 +261,8 @@ def plan_directory(configs: list[_Config], ws: Workspace, *, render: bool) -> _P
     movers = [c for c in configs if _release_target(c, planned)]
     if movers:
         _plan_wrapper(configs, movers, planned, render)
-    for config in configs:
-        if config.text != config.app.fly.text:
-            assert config.app.flytoml is not None and config.app.flytoml.fs_path is not None
-            planned.edits.insert(0, FileChange(config.app.flytoml.fs_path, config.app.fly.text, config.text,
-                                               why="fly.toml"))
+    tomls = [FileChange(c.path, c.app.fly.text, c.text, why="fly.toml") for c in configs if c.text != c.app.fly.text]
+    planned.edits[:0] = tomls
     if render:
         planned.left.extend(_left(configs, planned, ws))
     return planned
@@ -364,8 +361,8 @@ def _plan_wrapper(configs: list[_Config], movers: list[_Config], planned: _Plann
     migrating = [u for u in users if u.settings is not None]
     differ = {name for name in ("FLYCONF_VOLUME", "FLYCONF_DATABASES", "FLYCONF_MIGRATE_GROUPS")
               if len({u.settings.env[name] for u in migrating if u.settings is not None}) > 1}
-    shared_with = ", ".join(u.config.name for u in users)
     for user in users:
+        shared_with = ", ".join(u.config.name for u in users if u is not user)
         values: dict[str, str] = {}
         if user.settings is None:
             values["FLYCONF_SKIP_MIGRATIONS"] = "1"

@@ -214,6 +214,9 @@ def database_fixable(app: App, db: Found) -> str | None:
         return "only a fly.toml on disk can be fixed"
     if db.variable is None:
         return f"no environment variable sets its path: move it onto a volume where it is declared ({db.declared})"
+    if app.uses_litefs:
+        # A volume of a LiteFS app is LiteFS's data directory: a database opened there is not replicated.
+        return "the app runs LiteFS: open the database under LiteFS's FUSE directory instead"
     return None
 
 

@@ -26,7 +26,7 @@ else:
 
 APPS = REPO / "tests" / "fixtures" / "apps"
 GOLDEN = REPO / "tests" / "golden"
-OUTPUTS = ("fly.toml", "Dockerfile", "bin/fly-entrypoint")
+FIXED = ("Dockerfile", "bin/fly-entrypoint")  # and every fly*.toml of the app
 UPDATE = os.environ.get("FLYCONF_UPDATE_GOLDEN") == "1"
 
 
@@ -48,6 +48,11 @@ def apps() -> list[str]:
     return sorted(p.name for p in APPS.iterdir() if p.is_dir())
 
 
+def outputs(app: Path) -> list[str]:
+    """The files `fix` writes in an app: its fly.toml files, its Dockerfile and the wrapper."""
+    return sorted(p.name for p in app.glob("fly*.toml")) + list(FIXED)
+
+
 @pytest.mark.parametrize("app_copy", apps(), indirect=True)
 def test_fix_matches_golden_files(app_copy: Path):
     app = app_copy
@@ -62,10 +67,12 @@ def test_fix_matches_golden_files(app_copy: Path):
     app_name = app.name
     golden = GOLDEN / app_name
     if UPDATE:
-        for rel in OUTPUTS:
+        assert not golden.exists(), f"goldens are generated into empty directories: remove {golden} first"
+        for rel in outputs(app):
             (golden / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(app / rel, golden / rel)
-    for rel in OUTPUTS:
+    assert sorted(str(p.relative_to(golden)) for p in golden.rglob("*") if p.is_file()) == sorted(outputs(app))
+    for rel in outputs(app):
         assert (app / rel).read_text() == (golden / rel).read_text(), f"{rel} differs from tests/golden/{app_name}/{rel}"
 
 
@@ -98,14 +105,14 @@ def test_fix_fixes_keeps_comments_and_is_idempotent(app_copy: Path):
         assert left == []
     assert [d for d in after if d.rule == "cmd-shell-form"] == []  # the CMD is exec form now
 
-    snapshot = {rel: (app / rel).read_text() for rel in OUTPUTS}
+    snapshot = {rel: (app / rel).read_text() for rel in outputs(app)}
     second = flyconf("fix", cwd=app)
     assert not any(line.startswith("fixed:") for line in second.stderr.splitlines())
     if app.name == "django-sqlite":
         assert second.returncode == 1 and f"not fixed: fly.toml:{line}:12: FC402 [sqlite-not-on-volume]" in second.stderr
     else:
         assert second.returncode == 0 and "nothing to fix" in second.stderr
-    assert {rel: (app / rel).read_text() for rel in OUTPUTS} == snapshot
+    assert {rel: (app / rel).read_text() for rel in outputs(app)} == snapshot
 
 
 def _sh_quote(text: str) -> str:
