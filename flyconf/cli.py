@@ -250,7 +250,7 @@ def _lint(args: "argparse.Namespace") -> int:
 def _inspect(args: "argparse.Namespace") -> int:
     import json
 
-    from flyconf.inspect import inspect_paths, render_text
+    from flyconf.inspection import inspect_paths, render_text
 
     report = inspect_paths(args.paths or ["."])
     text = json.dumps(report, indent=2) + "\n" if args.format == "json" else render_text(report)
