@@ -63,3 +63,75 @@ def test_public_names_are_listed_and_resolve():
         assert getattr(flyconf, name) is not None, name
     with pytest.raises(AttributeError):
         flyconf.no_such_name  # noqa: B018
+
+
+# -- the API for what the command line does -----------------------------------------------------------
+
+APPS = Path(__file__).resolve().parent / "fixtures" / "apps"
+
+
+def test_inspect_returns_the_app_model_as_data(tmp_path: Path, capsys):
+    import shutil
+
+    shutil.copytree(APPS / "two-configs", tmp_path / "app")
+    report = flyconf.inspect(tmp_path / "app")
+    assert report["version"] == 1 and report["problems"] == []
+    by_config = {Path(a["config"]).name: a for a in report["apps"]}
+    assert sorted(by_config) == ["fly.staging.toml", "fly.toml"]
+    (db,) = [d for d in by_config["fly.staging.toml"]["databases"] if d["name"] == "DATABASE_PATH"]
+    assert db["path"] == "/mnt/staging/notes.sqlite3" and db["placement"]["verdict"] == "on-volume"
+    assert (db["declared"]["line"], db["declared"]["column"]) == (9, 19)
+    assert flyconf.inspect(str(tmp_path / "nope"))["problems"] == [
+        {"path": str(tmp_path / "nope"), "problem": "file or directory not found"}]
+    assert capsys.readouterr() == ("", "")
+
+
+def test_plan_fixes_then_apply(tmp_path: Path, capsys):
+    import shutil
+
+    app = tmp_path / "app"
+    shutil.copytree(APPS / "two-configs", app)
+    before = {p: p.read_bytes() for p in app.rglob("*") if p.is_file()}
+    plan = flyconf.plan_fixes(app)
+    assert isinstance(plan, flyconf.FixPlan)
+    assert [type(edit) for edit in plan] == [flyconf.PlannedEdit] * 4
+    assert [edit.path.relative_to(app).as_posix() for edit in plan] == [
+        "fly.toml", "fly.staging.toml", "bin/fly-entrypoint", "Dockerfile"]
+    assert plan[2].old is None and plan[2].mode == 0o755
+    assert {(o.finding.path, o.finding.line, o.finding.column, o.finding.code, o.fixed) for o in plan.outcomes} == {
+        (str(app / "fly.toml"), 6, 21, "FC401", True), (str(app / "fly.staging.toml"), 6, 21, "FC401", True)}
+    assert {p: p.read_bytes() for p in app.rglob("*") if p.is_file()} == before, "planning writes nothing"
+    written = flyconf.apply(plan)
+    assert sorted(written) == sorted(edit.path for edit in plan)
+    assert (app / "bin" / "fly-entrypoint").read_text() == plan[2].new
+    assert len(flyconf.plan_fixes([app])) == 0
+    assert [d for d in lint_paths(app) if d.rule == "release-command-sqlite"] == []
+    with pytest.raises(FileNotFoundError, match="no such file or directory"):
+        flyconf.plan_fixes(tmp_path / "nope")
+    assert capsys.readouterr() == ("", "")
+
+
+def test_generate_entrypoint_returns_the_script():
+    options = flyconf.EntrypointOptions(volume="/data", database="/data/app.db", migrate="bin/migrate",
+                                        other_databases=("/data/cache.db",))
+    script = flyconf.generate_entrypoint(options)
+    assert script.startswith("#!/bin/sh\n")
+    assert "\nflyconf_default_databases='/data/app.db:/data/cache.db'\n" in script
+    with pytest.raises(ValueError, match="not on the volume"):
+        flyconf.generate_entrypoint(flyconf.EntrypointOptions(volume="/data", database="/tmp/x.db", migrate="m"))
+
+
+def test_the_readme_example_runs(tmp_path: Path, monkeypatch, capsys):
+    """The library example in README.md, run as written on a copy of a fixture app."""
+    import re
+    import shutil
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### As a library"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    shutil.copytree(APPS / "rails-sqlite", tmp_path / "app")
+    monkeypatch.chdir(tmp_path / "app")
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "fly.toml 9 21 FC401 release-command-sqlite error" in out
+    assert (tmp_path / "app" / "bin" / "fly-entrypoint").is_file()
