@@ -150,7 +150,7 @@ def _from_text_beside(text: str, path: Path, kind: str, selection: Selection) ->
     elif kind == DOCKERFILE and loaded.doc is not None:
         found.extend(_dockerfile_findings(path, loaded.doc, ws))
     sources = {p: doc.text for p, doc in ws.documents.items()}
-    return Report(_finish(found, selection, ws.documents), [shown], [], sources)
+    return Report(_finish(found, selection, ws.documents), files=[shown], sources=sources)
 
 
 def _from_text(text: str, filename: str, selection: Selection) -> Report:
@@ -166,7 +166,7 @@ def _from_text(text: str, filename: str, selection: Selection) -> Report:
             found.extend(_check_app(App(loaded.doc), ws))
         elif kind == DOCKERFILE:
             found.extend(_check_app(App(None, dockerfile=loaded.doc), ws))
-    return Report(_finish(found, selection, ws.documents), [filename], [], {filename: text})
+    return Report(_finish(found, selection, ws.documents), files=[filename], sources={filename: text})
 
 
 def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], selection: Selection = Selection()) -> Report:

@@ -138,7 +138,7 @@ def _dockerfile(args: argparse.Namespace) -> int:
     # An image that starts as root and switches users in its start command: the wrapper goes first, as root.
     first = app.dockerfile is df and dropped_user(app) is not None
     try:
-        edit = add_entrypoint(df, script=args.script, target=app.build_target, first=first)  # type: ignore[arg-type]
+        edit = add_entrypoint(df, script=args.script, target=app.build_target, first=first)
     except EditError as exc:
         return _error(str(exc))
     if not edit.changed:

@@ -111,8 +111,8 @@ def add_entrypoint(
     replace: dict[int, tuple[int, str]] = {}  # first line index -> (last line index, new text)
     summary = [f"COPY {script} into the image at {image_path} with its run bit"]
     if start_ins:
-        first = min(start_ins, key=lambda i: i.start_line)
-        insert_at = first.start_line - 1
+        earliest = min(start_ins, key=lambda i: i.start_line)
+        insert_at = earliest.start_line - 1
         # Insert above a comment block that introduces the start instruction, so it stays with it.
         while insert_at > 0 and lines[insert_at - 1].lstrip().startswith("#"):
             insert_at -= 1

@@ -198,7 +198,8 @@ def primary_database(app: App) -> Found | None:
     dbs = app.databases
     on_volume = [d for d in dbs if d.path is not None and app.placement(d).kind == "on-volume"]
     known = [d for d in dbs if d.path is not None]
-    return (on_volume or known or dbs or [None])[0]
+    first = on_volume or known or dbs
+    return first[0] if first else None
 
 
 def _new_db_value(db: Found, new_path: str) -> str:

@@ -137,8 +137,9 @@ class Image:
     runs: int = 0
 
     def run(self, app: Path, config: str, volume: Path, *, env_override: dict[str, str] | None = None,
-            user: str | None = None) -> subprocess.CompletedProcess[str]:
-        """Start the fixed image of ``app`` as a Machine deployed with ``config`` would start."""
+            user: str | None = None, shell: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        """Start the fixed image of ``app`` as a Machine deployed with ``config`` would start (the wrapper run
+        by ``shell`` when given, else by its #!/bin/sh)."""
         data = tomllib.loads((app / config).read_text())
         (mount,) = data["mounts"]
         env = {k: str(v) for k, v in data.get("env", {}).items()}
@@ -146,6 +147,9 @@ class Image:
         env.update(PATH="/opt/tools:/usr/local/bin:/usr/bin:/bin", FLY_PROCESS_GROUP="app", FLY_APP_NAME=data["app"],
                    SERVER_SECONDS="0", HOME="/root")
         argv = image_command(app)
+        if shell:
+            at = argv.index("/app/bin/fly-entrypoint")
+            argv = argv[:at] + list(shell) + argv[at:]
         self.runs += 1
         root = self.base / f"root{self.runs}"
         root.mkdir()
@@ -203,7 +207,14 @@ def rows(db: Path, sql: str) -> int:
 
 # -- several fly.toml files, one Dockerfile -------------------------------------------------------------
 
-def test_two_configs_share_one_wrapper_and_both_start(tmp_path: Path, image_root: Image):
+SHELLS = {"sh": (), "bash": ("/bin/bash",), "busybox-ash": ("/bin/busybox", "ash")}
+
+
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_two_configs_share_one_wrapper_and_both_start(tmp_path: Path, image_root: Image, shell: str):
+    """The image is Alpine's, whose /bin/sh is BusyBox ash; dash (this machine's sh) and bash too."""
+    if SHELLS[shell] and not Path(SHELLS[shell][0]).exists():
+        pytest.skip(f"{SHELLS[shell][0]} is not installed")
     app = fixed_copy(tmp_path, "two-configs")
     assert (app / "bin" / "fly-entrypoint").stat().st_mode & stat.S_IXUSR
     production = tomllib.loads((app / "fly.toml").read_text())["env"]
@@ -216,7 +227,7 @@ def test_two_configs_share_one_wrapper_and_both_start(tmp_path: Path, image_root
     where = {"fly.toml": "/data", "fly.staging.toml": "/mnt/staging"}
     for config, vol in volumes.items():
         for start in (1, 2):  # a second start migrates nothing new
-            proc = image_root.run(app, config, vol)
+            proc = image_root.run(app, config, vol, shell=SHELLS[shell])
             assert proc.returncode == 0, proc.stderr
             assert "flyconf: migrating: goose up" in proc.stderr
             assert "WARNING" not in proc.stderr  # the volume was really mounted: no override needed
