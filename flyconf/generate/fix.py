@@ -43,6 +43,7 @@ from flyconf.generate.plan import (
     dropped_user,
     fix_database_location,
     is_generated,
+    key_indent,
     render_toml,
     set_env,
     wrapper_settings,
@@ -372,7 +373,7 @@ def _plan_wrapper(configs: list[_Config], movers: list[_Config], planned: _Plann
             import tomlkit
 
             doc = tomlkit.parse(user.config.text)
-            set_env(doc, values)
+            set_env(doc, values, indent=key_indent(user.config.text))
             _set_text(user.config, render_toml(doc, like=user.config.text))
             what = ", ".join(f"{k} = {v!r}" for k, v in values.items())
             why = user.why_skip if user.settings is None else f"it shares {DEFAULT_SCRIPT} with {shared_with}"

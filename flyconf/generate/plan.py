@@ -253,14 +253,17 @@ def fix_database_location(app: App, doc: Any) -> list[tuple[Found, str]]:
                      "`fly volumes create data`); ")
         new_path = posixpath.join(dest, posixpath.basename(path))
         value = _new_db_value(db, new_path)
-        set_env(doc, {db.variable: value})
+        set_env(doc, {db.variable: value}, indent=key_indent(app.flytoml.text) if app.flytoml is not None else 0)
         was = f"was {db.raw!r}" if db.reader == "env" else f"{db.framework} database `{db.name}` was at {db.path or db.relative}"
         done.append((db, f"{added}[env] {db.variable} = {value!r} ({was}, not on a volume)"))
     return done
 
 
-def set_env(doc: Any, values: dict[str, str]) -> None:
-    """Set variables in fly.toml's `[env]` (the last `[[env]]` table wins), creating the table if needed."""
+def set_env(doc: Any, values: dict[str, str], *, indent: int = 0) -> None:
+    """Set variables in fly.toml's `[env]` (the last `[[env]]` table wins), creating the table if needed.
+
+    A new key is indented as the table's keys are (``indent`` for a new table).
+    """
     import tomlkit
 
     env = doc.get("env")
@@ -269,8 +272,13 @@ def set_env(doc: Any, values: dict[str, str]) -> None:
         doc.append("env", env)
     if isinstance(env, list):
         env = env[-1]
+    existing = [item.trivia.indent for key, item in env.value.body if key is not None and hasattr(item, "trivia")]
+    width = len(existing[0].expandtabs(2)) if existing else indent
     for name, value in values.items():
+        new = name not in env
         env[name] = value
+        if new and width:
+            env.value.item(name).indent(width)
 
 
 def comment_out_release_command(flytoml: Any) -> tuple[str, str]:
