@@ -86,8 +86,9 @@ def _entrypoint(args: argparse.Namespace) -> int:
             app, migrate=migrate, volume=args.volume, databases=args.database, run_as=args.run_as,
             server_drops_privileges=args.server_drops_privileges if args.run_as else None,
             timeout=args.timeout or None, backups=args.backups, preset=preset_name,
-            remedy="add [[mounts]], or pass --volume" if not app.has_flytoml or not app.entries("mounts")
-            else "pass --volume to choose one",
+            remedy=("pass --volume (and --database), or --config PATH" if not app.has_flytoml
+                    else "add [[mounts]], or pass --volume" if not app.entries("mounts")
+                    else "pass --volume to choose one"),
         )
         script = render_entrypoint(options)
     except (PlanError, ValueError) as exc:

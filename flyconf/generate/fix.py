@@ -413,7 +413,9 @@ def _wrapper_changes(configs: list[_Config], movers: list[_Config], render: bool
     edits: dict[Path, str] = {}
     dockerfiles: dict[Path, tuple[Path, str]] = {}  # resolved path -> (path as named, original text)
     users: list[_User] = []
-    for config in configs:
+    # The movers first: their Dockerfiles are edited; then the others that build one of those, or a
+    # Dockerfile that already starts through the wrapper.
+    for config in movers + [c for c in configs if c not in movers]:
         app = config.now
         if app.dockerfile is None or app.dockerfile.fs_path is None:
             continue
@@ -425,7 +427,7 @@ def _wrapper_changes(configs: list[_Config], movers: list[_Config], render: bool
             if config in movers:
                 raise PlanError(f"{app.dockerfile.display_path}: {exc}") from None
             continue
-        if config not in movers and edit.changed:
+        if config not in movers and edit.changed and key not in edits:
             continue  # its image does not start through the wrapper, and nothing makes it
         if key in edits and edits[key] != edit.text:
             raise PlanError(f"{app.dockerfile.display_path} is built with different targets by the fly.toml files "
@@ -433,6 +435,7 @@ def _wrapper_changes(configs: list[_Config], movers: list[_Config], render: bool
         edits[key] = edit.text
         dockerfiles[key] = (app.dockerfile.fs_path, app.dockerfile.text)
         users.append(_settings_of(config, config in movers))
+    users.sort(key=lambda u: configs.index(u.config))  # the defaults come from the first fly.toml in order
     migrating = [u for u in users if u.settings is not None]
     defaults = migrating[0].settings
     assert defaults is not None

@@ -154,3 +154,52 @@ def test_fix_and_generate_on_a_missing_path_exit_2_with_a_message(tmp_path: Path
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("flyconf: error: ") and "no such file" in proc.stderr
     assert "nothing to fix" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_rails_8_app_gets_one_wrapper_for_its_four_databases(tmp_path: Path):
+    """Rails 8 keeps primary, cache, queue and cable databases in storage/: fix moves all four onto the volume and
+    the wrapper prepares and backs up each (FLYCONF_DATABASES), migrating with the primary first."""
+    from tests.databases.helpers import write_app
+    from tests.test_discovery_rules import RAILS8
+
+    files = dict(RAILS8)
+    files["fly.toml"] = files["fly.toml"].replace('primary_region = "iad"',
+                                                  'primary_region = "iad"\n        [deploy]\n'
+                                                  '          release_command = "./bin/rails db:migrate"')
+    root = write_app(tmp_path, files)
+    marked, reasons = check_agreement(root)
+    assert sorted((ref.code, Path(ref.path).name, ref.line, ref.column) for ref in marked) == [
+        ("FC401", "fly.toml", 4, 21), ("FC402", "database.yml", 13, 15), ("FC402", "database.yml", 16, 15),
+        ("FC402", "database.yml", 20, 15), ("FC402", "database.yml", 24, 15)]
+    assert reasons == []
+    script = (root / "bin" / "fly-entrypoint").read_text()
+    assert ("\nflyconf_default_databases='/data/production.sqlite3:/data/production_cache.sqlite3:"
+            "/data/production_queue.sqlite3:/data/production_cable.sqlite3'\n") in script
+    assert "\nFLYCONF_MIGRATE='./bin/rails db:migrate'\n" in script
+
+
+def test_configs_sharing_the_wrapper_get_the_settings_that_differ(tmp_path: Path):
+    """Groups that differ reach the wrapper through FLYCONF_MIGRATE_GROUPS; a fly.toml of the directory that
+    deploys the same image with no SQLite database gets FLYCONF_SKIP_MIGRATIONS (the wrapper would otherwise
+    stop its Machines: no volume there)."""
+    import tomllib
+
+    root = _app(tmp_path / "app", {
+        "fly.toml": PRISMA + '[env]\n  DATABASE_URL = "file:/data/app.db"\n'
+                             '[processes]\n  web = "node server.js"\n  worker = "node worker.js"\n'
+                             '[[mounts]]\n  source = "data"\n  destination = "/data"\n  processes = ["web"]\n',
+        "fly.eu.toml": PRISMA + '[env]\n  DATABASE_URL = "file:/data/app.db"\n'
+                                '[[mounts]]\n  source = "data"\n  destination = "/data"\n',
+        "fly.preview.toml": 'app = "preview"\n[env]\n  DATABASE_URL = "postgres://db.internal/app"\n',
+        "Dockerfile": DOCKERFILE,
+    })
+    marked, reasons = check_agreement(root)
+    assert sorted((Path(ref.path).name, ref.line, ref.column) for ref in marked) == [
+        ("fly.eu.toml", 3, 21), ("fly.toml", 3, 21)]
+    env = {name: tomllib.loads((root / name).read_text()).get("env", {})
+           for name in ("fly.toml", "fly.eu.toml", "fly.preview.toml")}
+    assert env["fly.toml"]["FLYCONF_MIGRATE_GROUPS"] == "web" and env["fly.eu.toml"]["FLYCONF_MIGRATE_GROUPS"] == "*"
+    assert "FLYCONF_VOLUME" not in env["fly.toml"]  # the same everywhere: the script's default is enough
+    assert env["fly.preview.toml"] == {"DATABASE_URL": "postgres://db.internal/app", "FLYCONF_SKIP_MIGRATIONS": "1"}
+    script = (root / "bin" / "fly-entrypoint").read_text()
+    assert "\nflyconf_default_groups='web'\n" in script  # fly.toml's, the first
