@@ -436,23 +436,22 @@ def _wrapper_changes(configs: list[_Config], movers: list[_Config], render: bool
         dockerfiles[key] = (app.dockerfile.fs_path, app.dockerfile.text)
         users.append(_settings_of(config, config in movers))
     users.sort(key=lambda u: configs.index(u.config))  # the defaults come from the first fly.toml in order
-    migrating = [u for u in users if u.settings is not None]
-    defaults = migrating[0].settings
-    assert defaults is not None
-    base_options = _options(defaults, first.command, user)
-    for u in migrating:
-        assert u.settings is not None
+    for u in users:
+        if u.settings is None:
+            continue
         try:
             check_options(_options(u.settings, first.command, user))
         except ValueError as exc:
             if u.config in movers:
                 raise PlanError(f"{u.config.name}: {exc}") from None
             u.settings, u.why_skip = None, f"its database cannot be migrated by the wrapper: {exc}"
+    # The script's defaults: the settings of the first fly.toml that migrates (a mover always does).
+    defaults = next(u.settings for u in users if u.settings is not None)
     changes: list[PlannedEdit] = []
     if render:
         from flyconf.generate.entrypoint import render_entrypoint
 
-        script = render_entrypoint(base_options)
+        script = render_entrypoint(_options(defaults, first.command, user))
         old = script_path.read_text(encoding="utf-8") if script_path.exists() else None
         if old != script:
             changes.append(FileChange(script_path, old, script, mode=0o755, why="start-up wrapper"))
