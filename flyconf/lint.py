@@ -132,7 +132,7 @@ def lint_stdin(data: bytes, filename: str, selection: Selection = Selection(), *
     if isinstance(text, ReadFailure):
         return Report(_finish([failure_diagnostic(text, filename, kind)], selection, {}), [filename])
     path = Path(filename)
-    if beside and (path.parent if str(path.parent) else Path(".")).is_dir() and not path.is_dir():
+    if beside and path.parent.is_dir() and not path.is_dir():
         return _from_text_beside(text, path, kind, selection)
     return _from_text(text, filename, selection)
 
