@@ -2,10 +2,13 @@
 
 Public API::
 
-    from flyconf import lint_paths, lint_text, Diagnostic
+    from flyconf import lint_paths, lint_text, Diagnostic          # lint
+    from flyconf import inspect                                    # what flyconf understood, as data
+    from flyconf import plan_fixes, apply                          # `flyconf fix`
+    from flyconf import generate_entrypoint, EntrypointOptions     # `flyconf generate entrypoint`
 
-Both functions return lists of :class:`Diagnostic`; they never print or exit.
-Imports are lazy so that ``flyconf --version`` and the lint path stay fast.
+Every function returns a value; none prints or exits. Imports are lazy so that ``import flyconf`` and
+``flyconf --version`` stay fast: a name's module is loaded when the name is first used.
 """
 
 from __future__ import annotations
@@ -16,19 +19,61 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: `--versi
 if TYPE_CHECKING:
     from typing import Any
 
+    from flyconf.api import generate_entrypoint, inspect
     from flyconf.diagnostics import Diagnostic, Severity, Span
+    from flyconf.generate.entrypoint import EntrypointOptions
+    from flyconf.generate.fix import FindingRef, FixPlan, Left, Outcome, PlannedEdit, apply, plan_fixes
     from flyconf.lint import lint_paths, lint_text
 
-__all__ = ["Diagnostic", "Severity", "Span", "__version__", "lint_paths", "lint_text"]
+__all__ = [
+    "Diagnostic",
+    "EntrypointOptions",
+    "FindingRef",
+    "FixPlan",
+    "Left",
+    "Outcome",
+    "PlannedEdit",
+    "Severity",
+    "Span",
+    "__version__",
+    "apply",
+    "generate_entrypoint",
+    "inspect",
+    "lint_paths",
+    "lint_text",
+    "plan_fixes",
+]
+
+# Where each public name lives; the module is imported on first use.
+_HOMES = {
+    "Diagnostic": "flyconf.diagnostics",
+    "Severity": "flyconf.diagnostics",
+    "Span": "flyconf.diagnostics",
+    "lint_paths": "flyconf.lint",
+    "lint_text": "flyconf.lint",
+    "inspect": "flyconf.api",
+    "generate_entrypoint": "flyconf.api",
+    "plan_fixes": "flyconf.generate.fix",
+    "apply": "flyconf.generate.fix",
+    "FixPlan": "flyconf.generate.fix",
+    "PlannedEdit": "flyconf.generate.fix",
+    "Outcome": "flyconf.generate.fix",
+    "Left": "flyconf.generate.fix",
+    "FindingRef": "flyconf.generate.fix",
+    "EntrypointOptions": "flyconf.generate.entrypoint",
+}
 
 
 def __getattr__(name: str) -> "Any":
-    if name in ("Diagnostic", "Severity", "Span"):
-        from flyconf import diagnostics
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'flyconf' has no attribute {name!r}")
+    import importlib
 
-        return getattr(diagnostics, name)
-    if name in ("lint_paths", "lint_text"):
-        from flyconf import lint
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
-        return getattr(lint, name)
-    raise AttributeError(f"module 'flyconf' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

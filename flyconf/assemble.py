@@ -56,6 +56,16 @@ class Workspace:
             self.documents[shown] = loaded.doc
         return loaded
 
+    def substitute(self, path: Path, kind: str, text: str, shown: str) -> Loaded:
+        """Read ``text`` as the file at ``path`` (standard input standing in for it): whoever loads ``path``
+        in this workspace afterwards gets this text, not the file on disk."""
+        key = (path.resolve(), kind)
+        self._cache[key] = _parse(text, kind, shown, path)
+        doc = self._cache[key].doc
+        if doc is not None:
+            self.documents[doc.display_path] = doc
+        return self._cache[key]
+
     def document(self, path: Path) -> Document | None:
         """An app configuration file (database.yml, settings.py...), read once; None when unreadable."""
         if not path.is_file():

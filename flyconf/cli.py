@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import argparse
     from typing import NoReturn, Sequence
 
+    from flyconf.diagnostics import Diagnostic
+
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
@@ -74,7 +76,9 @@ def build_parser() -> "argparse.ArgumentParser":
     lint.add_argument("--ignore", type=_csv, metavar="RULES", default=[],
                       help="skip these rules: comma-separated codes, code prefixes or names")
     lint.add_argument("--stdin-filename", metavar="NAME", default=None,
-                      help="the file name to report (and to pick the file's kind) when reading '-'")
+                      help="read standard input as the file NAME (also without '-'): NAME is reported and picks the file's "
+                           "kind, and when NAME's directory exists the files beside it (its Dockerfile, scripts, "
+                           "app configuration) take part, as for the file on disk")
     lint.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="colour the text output (default: auto: on a terminal, unless NO_COLOR is set)")
     lint.add_argument("--statistics", action="store_true", help="print a count per rule instead of the findings")
@@ -106,13 +110,20 @@ def build_parser() -> "argparse.ArgumentParser":
                                "README for using it with Even Better TOML (taplo).")
 
     fix = sub.add_parser("fix", help="apply the safe fixes (SQLite on a volume, migrations at start-up)",
-                         description="Apply the fixes that are safe; `flyconf lint` marks fixable findings with [*].")
+                         description="Apply the fixes that are safe; `flyconf lint` marks fixable findings with [*]. "
+                                     "The fly.toml files of a directory are fixed together: they share the wrapper. "
+                                     "Exit codes: 0 nothing to fix or all fixed, 1 changes pending (--diff) or "
+                                     "findings left that fix cannot fix, 2 usage or internal error.")
     fix.add_argument("paths", nargs="*", metavar="PATH", help="fly.toml files or directories (default: .)")
-    fix.add_argument("--diff", action="store_true", help="show the changes as a diff; write nothing")
+    fix.add_argument("--diff", action="store_true",
+                     help="show the changes as a patch (`git apply` takes it) and write nothing; exit 1 if there are any")
     fix.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
 
     gen = sub.add_parser("generate", help="generate the start-up wrapper, or wire it into a Dockerfile",
-                         description="Generate files from the app's fly.toml.")
+                         description="Generate files from the app's fly.toml. Exit codes: 0 done or nothing to do, "
+                                     "1 changes pending (--diff), 2 usage error (a missing file, options that "
+                                     "cannot work) or internal error.")
+    gen.set_defaults(generate_help=gen.format_help)
     gen_sub = gen.add_subparsers(dest="what", metavar="WHAT", parser_class=_Parser)
     ep = gen_sub.add_parser("entrypoint", help="write the POSIX sh wrapper that migrates SQLite, then execs the server",
                             description="Write a POSIX sh start-up wrapper that migrates the SQLite database on every "
@@ -123,12 +134,18 @@ def build_parser() -> "argparse.ArgumentParser":
     how = ep.add_mutually_exclusive_group()
     how.add_argument("--preset", metavar="NAME", help="the stack's migration command (see --list-presets)")
     how.add_argument("--migrate", metavar="CMD", help="any other migration command line")
-    ep.add_argument("--database", metavar="PATH", help="the SQLite file (default: from DATABASE_URL etc. in [env])")
+    ep.add_argument("--database", metavar="PATH", action="append",
+                    help="the SQLite file the migration works on; repeat it for the app's other SQLite files on the "
+                         "volume, which are prepared and backed up with it (default: the databases flyconf finds)")
     ep.add_argument("--volume", metavar="PATH", help="the volume's mount destination (default: from [mounts])")
     ep.add_argument("--run-as", metavar="USER",
                     help="for an image that starts as root and drops privileges: give the volume to USER (chown), "
                          "then migrate and run the server as USER. Leave it out when the Dockerfile sets a "
                          "non-root USER: Fly gives a new volume to that user, and the wrapper changes no owner")
+    ep.add_argument("--server-drops-privileges", action="store_true", default=None,
+                    help="with --run-as: the image's own start command switches to USER (gosu, su-exec...), so the "
+                         "wrapper migrates as USER but starts the server command as root (the default when flyconf "
+                         "sees such a switch in a root image)")
     ep.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
                     help="time limit for the migration (default: 300; 0: none)")
     ep.add_argument("--backups", type=int, default=0, metavar="N", help="back the database up first, keeping N")
@@ -142,7 +159,8 @@ def build_parser() -> "argparse.ArgumentParser":
     dfp.add_argument("--config", metavar="PATH", help="the fly.toml to read (default: ./fly.toml when it exists)")
     dfp.add_argument("--script", default="bin/fly-entrypoint", metavar="PATH",
                      help="the wrapper, relative to the build context (default: bin/fly-entrypoint)")
-    dfp.add_argument("--diff", action="store_true", help="show the change as a diff; write nothing")
+    dfp.add_argument("--diff", action="store_true",
+                     help="show the change as a patch (`git apply` takes it) and write nothing; exit 1 if there is one")
     dfp.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
     return parser
 
@@ -171,8 +189,9 @@ def main(argv: "Sequence[str] | None" = None) -> int:
         if args.command == "fix":
             return _fix(args)
         if args.command == "generate":
-            if args.what is None:
-                parser.parse_args(["generate", "--help"])
+            if args.what is None:  # a usage error, as a missing argument is
+                sys.stderr.write(args.generate_help())
+                return EXIT_ERROR
             from flyconf.generate import commands
 
             return commands.run(args)
@@ -222,20 +241,29 @@ def _lint_configured(args: "argparse.Namespace") -> int:
         print(f"flyconf: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
+    if args.statistics and args.format not in ("text", "concise", "json"):
+        print(f"flyconf: error: --statistics prints text or json, not {args.format}", file=sys.stderr)
+        return EXIT_ERROR
     paths = args.paths or ["."]
     if args.show_settings:
         shown = [args.stdin_filename or "fly.toml" if p == "-" else p for p in paths]
         sys.stdout.write("\n".join(describe(config, p) for p in shown))
         return EXIT_OK
     sources: dict[str, str] = {}
-    if "-" in paths:
+    # As in ruff, --stdin-filename alone means standard input.
+    if "-" in paths or (args.stdin_filename is not None and not args.paths):
         if len(paths) > 1:
             print("flyconf: error: '-' (standard input) cannot be combined with other paths", file=sys.stderr)
             return EXIT_ERROR
         name = args.stdin_filename or "fly.toml"
         data = sys.stdin.buffer.read()
-        report: Report = report_bytes(data, name, config)
-        sources[name] = data.decode("utf-8", errors="replace")
+        report: Report = report_bytes(data, name, config, beside=args.stdin_filename is not None)
+        sources.update(report.sources)
+        sources.setdefault(report.files[0], data.decode("utf-8", errors="replace"))
+    elif args.stdin_filename is not None:
+        print("flyconf: error: --stdin-filename reads standard input; it cannot be combined with paths other than '-'",
+              file=sys.stderr)
+        return EXIT_ERROR
     else:
         report = run(paths, config=config)
         sources.update(report.sources)
@@ -245,7 +273,7 @@ def _lint_configured(args: "argparse.Namespace") -> int:
             print(f"flyconf: warning: {note}", file=sys.stderr)
 
     if args.statistics:
-        text = _statistics(report.diagnostics)
+        text = _statistics(report.diagnostics, args.format)
     else:
         color = args.color == "always" or (
             args.color == "auto" and not os.environ.get("NO_COLOR") and args.output is None and sys.stdout.isatty()
@@ -268,7 +296,7 @@ def _lint_configured(args: "argparse.Namespace") -> int:
 def _inspect(args: "argparse.Namespace") -> int:
     import json
 
-    from flyconf.inspect import inspect_paths, render_text
+    from flyconf.inspection import inspect_paths, render_text
 
     report = inspect_paths(args.paths or ["."])
     text = json.dumps(report, indent=2) + "\n" if args.format == "json" else render_text(report)
@@ -282,21 +310,33 @@ def _inspect(args: "argparse.Namespace") -> int:
 
 
 def _fix(args: "argparse.Namespace") -> int:
+    """Exit 0 when there is nothing to fix or everything was fixed; 1 when changes are pending (--diff) or
+    findings of the rules fix owns are left; 2 for a usage error (a path that does not exist)."""
     from flyconf.generate.fix import apply, plan_fixes
 
-    plan = plan_fixes(args.paths or ["."])
+    try:
+        plan = plan_fixes(args.paths or ["."])
+    except FileNotFoundError as exc:
+        print(f"flyconf: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return EXIT_ERROR
     if args.diff:
-        for change in plan.changes:
-            sys.stdout.write(change.diff(_shown(change.path)))
+        for edit in plan:
+            sys.stdout.write(edit.diff(_shown(edit.path)))
+        sys.stdout.flush()
     else:
         apply(plan)
     for line in plan.done:
         print(("would fix: " if args.diff else "fixed: ") + line, file=sys.stderr)
-    for line in plan.skipped:
+    for left in plan.left:
+        d = left.finding
+        print(f"not fixed: {d.path}:{d.line}:{d.column}: {d.code} [{d.rule}] "
+              + (left.reason if left.reason is not None else f"{d.message} (flyconf fix has no fix for this case)"),
+              file=sys.stderr)
+    for line in plan.declined:
         print(f"not fixed: {line}", file=sys.stderr)
-    if not plan.done and not plan.skipped:
+    if not len(plan) and not plan.left and not plan.declined:
         print("flyconf: nothing to fix", file=sys.stderr)
-    return EXIT_OK if not plan.skipped else EXIT_FINDINGS
+    return EXIT_FINDINGS if (args.diff and len(plan)) or plan.left or plan.declined else EXIT_OK
 
 
 def _shown(path: object) -> str:
@@ -305,12 +345,31 @@ def _shown(path: object) -> str:
     return display(path)  # type: ignore[arg-type]
 
 
-def _statistics(diagnostics: "Sequence[object]") -> str:
+def _statistics(diagnostics: "Sequence[Diagnostic]", fmt: str = "text") -> str:
+    """A count per rule and severity, most frequent first: a table, or with ``--format json`` one object
+    ``{"total", "fixable", "rules": [{"code", "rule", "severity", "count", "fixable"}]}``."""
     from collections import Counter
 
-    counts = Counter((d.code, d.rule, d.severity.value) for d in diagnostics)  # type: ignore[attr-defined]
-    rows = [f"{n:5d}  {code}  {sev:<7}  {rule}" for (code, rule, sev), n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
+    counts = Counter((d.code, d.rule, d.severity.value) for d in diagnostics)
+    fixable = Counter((d.code, d.rule, d.severity.value) for d in diagnostics if d.fixable)
+    ordered = sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+    if fmt == "json":
+        import json
+
+        payload = {
+            "total": len(diagnostics),
+            "fixable": sum(fixable.values()),
+            "rules": [{"code": code, "rule": rule, "severity": sev, "count": n, "fixable": fixable[(code, rule, sev)]}
+                      for (code, rule, sev), n in ordered],
+        }
+        return json.dumps(payload, indent=2) + "\n"
+    rows = [f"{n:5d}  {code}  {sev:<7}  {rule}" for (code, rule, sev), n in ordered]
     return "\n".join(rows) + ("\n" if rows else "")
+
+
+def _severities(rule: object) -> list[str]:
+    """The severities a rule's findings are emitted with, strongest first (declared in the registry)."""
+    return [s.value for s in rule.emitted]  # type: ignore[attr-defined]
 
 
 def _rules(args: "argparse.Namespace") -> int:
@@ -342,8 +401,9 @@ def _rules(args: "argparse.Namespace") -> int:
 
     if args.format == "json":
         payload = [
-            {"code": r.code, "name": r.name, "severity": r.severity.value, "summary": r.summary,
-             "explanation": r.explanation, "bad": r.bad, "good": r.good, "fixable": r.fixable, "url": r.url}
+            {"code": r.code, "name": r.name, "severity": r.severity.value, "severities": _severities(r),
+             "summary": r.summary, "explanation": r.explanation, "bad": r.bad, "good": r.good, "fixable": r.fixable,
+             "url": r.url}
             for r in explained + listed
         ]
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
@@ -356,13 +416,14 @@ def _rules(args: "argparse.Namespace") -> int:
 
     if listed:
         width = max(len(r.name) for r in listed)
+        sev_width = max(len(", ".join(_severities(r))) for r in listed)
         for r in listed:
             fix = " (fixable)" if r.fixable else ""
-            print(f"{r.code}  {r.name:<{width}}  {r.severity.value:<7}  {r.summary}{fix}")
+            print(f"{r.code}  {r.name:<{width}}  {', '.join(_severities(r)):<{sev_width}}  {r.summary}{fix}")
         if explained:
             print()
     for r in explained:
-        print(f"{r.code} {r.name} ({r.severity.value}){' - fixable' if r.fixable else ''}\n")
+        print(f"{r.code} {r.name} ({', '.join(_severities(r))}){' - fixable' if r.fixable else ''}\n")
         print(f"{r.summary}\n")
         print(r.explanation)
         if r.bad:

@@ -99,9 +99,12 @@ class Selection:
     ignore: tuple[str, ...] = ()
 
     @classmethod
-    def from_keys(cls, select: Iterable[str] | None = None, ignore: Iterable[str] | None = None) -> "Selection":
-        sel = None if select is None else tuple(k.strip() for k in select if k.strip())
-        ign = tuple(k.strip() for k in (ignore or ()) if k.strip())
+    def from_keys(cls, select: str | Iterable[str] | None = None,
+                  ignore: str | Iterable[str] | None = None) -> "Selection":
+        """Each of ``select`` and ``ignore`` is one string (comma-separated keys allowed, as `--select`
+        takes them) or an iterable of keys; a single string is never iterated character by character."""
+        sel = None if select is None else tuple(rule_keys(select))
+        ign = tuple(rule_keys(ignore or ()))
         for key in (*(sel or ()), *ign):
             if not _known_selector(key):
                 raise ValueError(f"unknown rule or code: {key}{_suggestion(key)}")
@@ -109,6 +112,17 @@ class Selection:
 
     def enabled(self, code: str) -> bool:
         return code in enabled_codes(Settings(), self)
+
+
+def rule_keys(value: str | Iterable[str]) -> list[str]:
+    """Rule keys from one string (comma-separated) or an iterable of strings."""
+    items = [value] if isinstance(value, str) else list(value)
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"rule keys must be strings, not {type(item).__name__}")
+        out.extend(part.strip() for part in item.split(",") if part.strip())
+    return out
 
 
 @dataclass(frozen=True)

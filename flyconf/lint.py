@@ -47,8 +47,8 @@ def lint_text(
     text: str,
     filename: str = "fly.toml",
     *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] | None = None,
+    select: str | Iterable[str] | None = None,
+    ignore: str | Iterable[str] | None = None,
     settings: Settings | None = None,
     config: bool | str | os.PathLike[str] = False,
 ) -> list[Diagnostic]:
@@ -61,27 +61,36 @@ def lint_text(
 
 
 def lint_paths(
-    paths: Sequence[str | os.PathLike[str]] = (".",),
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] = (".",),
     *,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] | None = None,
+    select: str | Iterable[str] | None = None,
+    ignore: str | Iterable[str] | None = None,
     settings: Settings | None = None,
     config: bool | str | os.PathLike[str] = False,
 ) -> list[Diagnostic]:
     """Lint files and directories (searched recursively). Unreadable paths become findings.
 
+    ``paths`` is one path (``str`` or ``os.PathLike``) or a sequence of them; ``select`` and ``ignore``
+    are one string (comma-separated keys allowed) or an iterable of codes, code prefixes or rule names.
     No configuration file is read unless asked, so the result depends only on the arguments:
     ``config=True`` finds the closest one for each file as the command line does, ``config=PATH``
     uses that file for every file, ``settings`` (:meth:`flyconf.config.Settings.from_mapping`) uses
     settings built in code. ``select`` and ``ignore`` override them as `--select` and `--ignore` do.
     A bad configuration raises :class:`flyconf.config.ConfigError`.
     """
-    return run(paths, config=configuration(select, ignore, settings=settings, config=config)).diagnostics
+    return run(_paths(paths), config=configuration(select, ignore, settings=settings, config=config)).diagnostics
+
+
+def _paths(value: "str | os.PathLike[str] | Sequence[str | os.PathLike[str]]") -> list[str | os.PathLike[str]]:
+    """One path (str or os.PathLike) or a sequence of them, as a list; a string is one path, not its characters."""
+    if isinstance(value, (str, os.PathLike)):
+        return [value]
+    return list(value)
 
 
 def configuration(
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] | None = None,
+    select: str | Iterable[str] | None = None,
+    ignore: str | Iterable[str] | None = None,
     *,
     settings: Settings | None = None,
     config: bool | str | os.PathLike[str] = False,
@@ -105,13 +114,40 @@ def lint_bytes(data: bytes, filename: str, selection: Selection = Selection(), *
     return report_bytes(data, filename, config or Configuration(overrides=Overrides(selection))).diagnostics
 
 
-def report_bytes(data: bytes, filename: str, config: Configuration) -> Report:
+def report_bytes(data: bytes, filename: str, config: Configuration, *, beside: bool = False) -> Report:
+    """Lint raw bytes read from standard input as the file ``filename``.
+
+    With ``beside``, when ``filename``'s directory exists, the files beside it take part as they do for the
+    file on disk (a fly.toml's Dockerfile, scripts and app configuration; a Dockerfile's fly.toml), so the
+    findings are those of linting the file on disk with this text in it.
+    """
     text = decode(data)
     kind = kind_of(filename, explicit=True) or FLYTOML
     if isinstance(text, ReadFailure):
         found, fail_on = _finish([failure_diagnostic(text, filename, kind)], config, {})
         return Report(found, [filename], fail_on=fail_on)
+    path = Path(filename)
+    if beside and kind in (FLYTOML, DOCKERFILE) and path.parent.is_dir() and not path.is_dir():
+        return _from_text_beside(text, path, kind, config)
     return _from_text(text, filename, config)
+
+
+def _from_text_beside(text: str, path: Path, kind: str, config: Configuration) -> Report:
+    """`_from_text` for a file that stands in for ``path``: its companions are read from disk."""
+    ws = Workspace()
+    shown = display(path)
+    loaded = ws.substitute(path, kind, text, shown)
+    found = list(loaded.findings)
+    partial: set[str] = set()
+    if isinstance(loaded.doc, FlyToml):
+        app, more = app_for(loaded.doc, path, ws)
+        found.extend(more)
+        found.extend(_check_app(app, ws))
+    elif kind == DOCKERFILE and loaded.doc is not None:
+        found.extend(_dockerfile_findings(path, loaded.doc, ws, partial))
+    diagnostics, fail_on = _finish(found, config, ws.documents, partial)
+    sources = {p: doc.text for p, doc in ws.documents.items()}
+    return Report(diagnostics, files=[shown], sources=sources, fail_on=fail_on)
 
 
 def _from_text(text: str, filename: str, config: Configuration) -> Report:
@@ -135,7 +171,7 @@ def _from_text(text: str, filename: str, config: Configuration) -> Report:
     return Report(diagnostics, [filename], sources={filename: text}, fail_on=fail_on)
 
 
-def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selection(), *,
+def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], selection: Selection = Selection(), *,
         config: Configuration | None = None) -> Report:
     """Lint paths: every fly.toml with its Dockerfile and start scripts, and Dockerfiles on their own.
 
@@ -143,6 +179,7 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
     excludes are not linted, whether found in a directory or named.
     """
     conf = config or Configuration(overrides=Overrides(selection))
+    paths = _paths(paths)
     report = Report()
     ws = Workspace()
     found: list[Diagnostic] = []
@@ -190,17 +227,7 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
         found.extend(loaded.findings)
         if loaded.doc is None:
             continue
-        # A fly.toml beside it that builds this Dockerfile gives the context (pre-commit may pass the
-        # Dockerfile alone); only the Dockerfile's own findings (and its scripts') are reported then.
-        before = set(ws.documents)
-        app = sibling_app(path, loaded.doc, ws)
-        own = {loaded.doc.display_path}
-        results = _check_app(app, ws)
-        if app.has_flytoml:
-            own.update(s.display_path for s in app.scripts)
-            results = [d for d in results if d.path in own]
-            partial.update(set(ws.documents) - before - own)
-        found.extend(results)
+        found.extend(_dockerfile_findings(path, loaded.doc, ws, partial))
 
     if compose_files:  # each project with its services' Dockerfiles and app configuration
         from flyconf.compose.lint import lint_compose
@@ -212,7 +239,40 @@ def run(paths: Sequence[str | os.PathLike[str]], selection: Selection = Selectio
     return report
 
 
+def _dockerfile_findings(path: Path, dockerfile: Document, ws: Workspace, partial: set[str]) -> list[Diagnostic]:
+    """The findings of a Dockerfile linted on its own.
+
+    A fly.toml beside it that builds this Dockerfile gives the context (pre-commit may pass the
+    Dockerfile alone); only the Dockerfile's own findings (and its scripts') are reported then, and the
+    documents read for that context go into ``partial``.
+    """
+    before = set(ws.documents)
+    app = sibling_app(path, dockerfile, ws)
+    own = {dockerfile.display_path}
+    results = _check_app(app, ws)
+    if app.has_flytoml:
+        own.update(s.display_path for s in app.scripts)
+        results = [d for d in results if d.path in own]
+        partial.update(set(ws.documents) - before - own)
+    return results
+
+
 def _check_app(app: "App", ws: Workspace) -> list[Diagnostic]:
+    return _mark_fixable(app, _app_findings(app, ws), ws)
+
+
+def _mark_fixable(app: "App", found: list[Diagnostic], ws: Workspace) -> list[Diagnostic]:
+    """`[*]` on exactly the findings `flyconf fix` changes, as fix itself decides (flyconf.generate.fix)."""
+    with_fix = {r.code for r in registry.all_rules() if r.fixable}
+    if not any(d.code in with_fix for d in found):
+        return found
+    from flyconf.generate.fix import mark
+
+    return mark(app, found, ws)
+
+
+def _app_findings(app: "App", ws: Workspace) -> list[Diagnostic]:
+    """Every finding the rules report for ``app`` (`fixable` not yet decided)."""
     out: list[Diagnostic] = []
     from flyconf.rules.files import EMPTY_CONFIG
 

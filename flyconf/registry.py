@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from flyconf.diagnostics import Diagnostic, Severity
 
@@ -36,6 +36,10 @@ class Rule:
     # What the examples are: a file name (default fly.toml), or "$" for a command line. An example
     # made of several files separates them with `==> path <==` lines (as `head` prints files).
     example_file: str = "fly.toml"
+    # Every severity the rule's findings are emitted with, the default (``severity``) first. A rule that
+    # reports some cases more or less strongly (a documented form as info, say) declares them all here,
+    # where it is declared, so that `flyconf rules` says what users will see.
+    severities: tuple[Severity, ...] = ()
 
     @property
     def anchor(self) -> str:
@@ -54,6 +58,11 @@ class Rule:
     def example_files(self, example: str) -> list[tuple[str, str]]:
         """An example (``rule.bad`` or ``rule.good``) as (file name, text) pairs."""
         return split_example(example, self.example_file)
+
+    @property
+    def emitted(self) -> tuple[Severity, ...]:
+        """The severities findings of this rule may have, strongest first."""
+        return tuple(sorted(self.severities or (self.severity,), key=lambda s: -s.rank))
 
     def diagnostic(
         self,
@@ -101,8 +110,12 @@ def declare(
     fixable: bool = False,
     family: str = "",
     example_file: str = "fly.toml",
+    severities: Sequence[str] = (),
 ) -> Rule:
-    """Declare a rule. Codes and names must be unique and well formed."""
+    """Declare a rule. Codes and names must be unique and well formed.
+
+    ``severity`` is the default; ``severities`` lists the others its findings are emitted with, if any.
+    """
     if not _CODE.match(code):
         raise ValueError(f"rule code {code!r} must be FC followed by three digits")
     if not _NAME.match(name):
@@ -112,10 +125,12 @@ def declare(
         if existing.code == code and existing.name == name:
             return existing  # module imported twice under another name
         raise ValueError(f"rule {code} {name} clashes with {existing.code} {existing.name}")
+    default = Severity.parse(severity)
+    others = [Severity.parse(s) for s in severities]
     rule = Rule(
         code=code,
         name=name,
-        severity=Severity.parse(severity),
+        severity=default,
         summary=summary,
         explanation=_dedent(explanation),
         bad=_dedent(bad),
@@ -123,6 +138,7 @@ def declare(
         fixable=fixable,
         family=family,
         example_file=example_file,
+        severities=tuple(dict.fromkeys([default, *others])),
     )
     _RULES[code] = rule
     _BY_NAME[name] = rule

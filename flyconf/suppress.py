@@ -102,7 +102,8 @@ def _parse(doc: Any, line: int, column: int, text: str) -> tuple[_Pragma | None,
     m = _PRAGMA.search(text)
     if m is None:
         lead = _LEADING.match(text)
-        return None, ([_malformed(doc, line, column + lead.end(), text[lead.end():])] if lead else [])
+        found = _malformed(doc, line, column + lead.end(), text[lead.end():]) if lead else None
+        return None, [found] if found is not None else []
     names: list[Name] = []
     bad: list[Diagnostic] = []
     offset = column + m.start(2)
@@ -147,7 +148,7 @@ def _did_you_mean(name: str) -> str | None:
     return did_you_mean(name, [r.name for r in rules] + [r.code for r in rules])
 
 
-def _malformed(doc: Any, line: int, column: int, rest: str) -> Diagnostic:
+def _malformed(doc: Any, line: int, column: int, rest: str) -> Diagnostic | None:
     """A comment that starts with `flyconf:` but is not `ignore[...]` or `ignore-file[...]`."""
     body = rest.rstrip()
     span = Span(line, column, line, column + max(1, len(body)))
@@ -173,6 +174,8 @@ def _malformed(doc: Any, line: int, column: int, rest: str) -> Diagnostic:
     from flyconf.suggest import did_you_mean
 
     hint = did_you_mean(word, _DIRECTIVES) if word else None
+    if hint is None and (tail or not word):
+        return None  # prose that starts with "flyconf:" (the note `flyconf fix` leaves in fly.toml), not a pragma
     return INVALID_SUPPRESSION.diagnostic(
         doc, span, f"`flyconf: {word or body}` is not a flyconf suppression" + (f"; {hint}" if hint else ""),
         hint="the forms are `# flyconf: ignore[RULE, ...]` and `# flyconf: ignore-file[RULE, ...]`")

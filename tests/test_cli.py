@@ -45,7 +45,7 @@ def test_text_output_shows_position_source_and_caret(app: Path, capsys):
     out = capsys.readouterr().out
     assert code == 1
     first = out.splitlines()[0]
-    assert first.endswith(":3:3: FC101 [unknown-key] unknown key `destinaton` in `mounts[0]`; did you mean `destination`?")
+    assert first.endswith(":3:3: error: FC101 [unknown-key] unknown key `destinaton` in `mounts[0]`; did you mean `destination`?")
     assert '3 |   destinaton = "/data"' in out
     assert "  |   ^^^^^^^^^^" in out
     assert "Found 1 problem (1 error) in 1 file." in out
@@ -196,7 +196,7 @@ def test_rules_lists_every_rule_and_explains_one(capsys):
         assert any(line.startswith(f"{code}  {name} ") for line in listing.splitlines()), code
     assert main(["rules", "unknown-key"]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("FC101 unknown-key (error)") and "Bad:" in text and "Good:" in text
+    assert text.startswith("FC101 unknown-key (error, warning)") and "Bad:" in text and "Good:" in text
     assert main(["rules", "FC999"]) == 2
 
 
@@ -249,3 +249,86 @@ def test_sarif_output_is_valid_sarif_2_1_0(app: Path, capsys):
     region = first["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (3, 3)
     assert all("flyconf/v1" in r["partialFingerprints"] for r in results)
+
+
+# -- issue 10: conventions of the command line ------------------------------------------------------
+
+def test_text_and_concise_show_the_severity(tmp_path: Path, capsys):
+    (tmp_path / "fly.toml").write_text('kill_timeout = 5\n[experimental]\nprivate_network = true\n' + BAD)
+    expected = [
+        "fly.toml:1:16: info: FC505 [duration-unit]",
+        "fly.toml:3:1: warning: FC104 [ignored-key]",
+        "fly.toml:6:3: error: FC101 [unknown-key] unknown key `destinaton`",
+    ]
+    for fmt in ("text", "concise"):
+        main(["lint", "--format", fmt, "--color", "never", str(tmp_path / "fly.toml")])
+        heads = [line.split(os.sep)[-1] for line in capsys.readouterr().out.splitlines() if ": FC" in line]
+        assert len(heads) == len(expected), heads
+        for head, start in zip(heads, expected):
+            assert head.startswith(start), (fmt, head)
+
+
+def test_statistics_follow_the_format(app: Path, capsys):
+    assert main(["lint", "--statistics", "--format", "json", str(app)]) == 1
+    stats = json.loads(capsys.readouterr().out)
+    assert stats == {
+        "total": 2,
+        "fixable": 0,
+        "rules": [
+            {"code": "FC101", "rule": "unknown-key", "severity": "error", "count": 1, "fixable": 0},
+            {"code": "FC103", "rule": "invalid-value", "severity": "error", "count": 1, "fixable": 0},
+        ],
+    }
+    assert main(["lint", "--statistics", "--format", "concise", str(app)]) == 1
+    assert capsys.readouterr().out.split("\n")[0].split() == ["1", "FC101", "error", "unknown-key"]
+    assert main(["lint", "--statistics", "--format", "sarif", str(app)]) == 2
+    assert "--statistics prints text or json" in capsys.readouterr().err
+
+
+def test_generate_without_a_subcommand_prints_its_help_and_exits_2():
+    proc = run_cli("generate")
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    err = proc.stderr.decode()
+    assert err.startswith("usage: flyconf generate") and "entrypoint" in err and "dockerfile" in err
+
+
+def test_stdin_filename_alone_reads_standard_input():
+    proc = run_cli("lint", "--stdin-filename", "deploy/fly.toml", "--format", "json", stdin=BAD.encode())
+    assert proc.returncode == 1, proc.stderr
+    (f,) = json.loads(proc.stdout)
+    assert (f["path"], f["line"], f["column"], f["rule"]) == ("deploy/fly.toml", 3, 3, "unknown-key")
+    proc = run_cli("lint", "--stdin-filename", "fly.toml", "fly.toml", stdin=BAD.encode())
+    assert proc.returncode == 2 and b"cannot be combined" in proc.stderr
+
+
+APPS = Path(__file__).resolve().parent / "fixtures" / "apps"
+
+
+@pytest.mark.parametrize("name", ["fly.toml", "Dockerfile"])
+@pytest.mark.parametrize("app_name", sorted(p.name for p in APPS.iterdir()))
+def test_stdin_filename_beside_real_files_equals_linting_the_file_on_disk(tmp_path: Path, app_name: str, name: str):
+    """Cross-file findings (the Dockerfile of a fly.toml, the fly.toml of a Dockerfile) are the same either way."""
+    import shutil
+
+    shutil.copytree(APPS / app_name, tmp_path / app_name)
+    rel = os.path.join(app_name, name)
+    on_disk = run_cli("lint", "--format", "json", "--exit-zero", rel, cwd=tmp_path)
+    piped = run_cli("lint", "--format", "json", "--exit-zero", "--stdin-filename", rel, cwd=tmp_path,
+                    stdin=(tmp_path / rel).read_bytes())
+    assert on_disk.returncode == piped.returncode == 0, piped.stderr
+    disk_findings, piped_findings = json.loads(on_disk.stdout), json.loads(piped.stdout)
+    assert piped_findings == disk_findings
+    if name == "fly.toml" and app_name != "django-sqlite":
+        # The files beside it really took part: alone, the same text says something else (rails-sqlite: the
+        # Dockerfile's own finding; node-prisma: the database is Prisma's, read from schema.prisma).
+        alone = run_cli("lint", "--format", "json", "--exit-zero", "-", "--stdin-filename", "fly.toml",
+                        cwd=tmp_path, stdin=(tmp_path / rel).read_bytes())
+        assert [(f["rule"], f["line"], f["column"]) for f in json.loads(alone.stdout)] != \
+            [(f["rule"], f["line"], f["column"]) for f in piped_findings] or \
+            [f["message"] for f in json.loads(alone.stdout)] != [f["message"] for f in piped_findings]
+    # The text piped in is what is linted, not the file on disk.
+    (tmp_path / rel).write_text("")
+    again = run_cli("lint", "--format", "json", "--exit-zero", "--stdin-filename", rel, cwd=tmp_path,
+                    stdin=(APPS / app_name / name).read_bytes())
+    assert json.loads(again.stdout) == disk_findings

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flyconf.inspect import inspect_paths, render_text
+from flyconf.inspection import inspect_paths, render_text
 from tests.conftest import CORPUS, REPO, needs_shared
 from tests.databases.helpers import write_app
 

@@ -62,7 +62,7 @@ def test_try_repo_fails_on_a_bad_fly_toml_and_passes_on_a_good_one(tmp_path: Pat
     proc = _try_repo(project, cache, offline_site, "fly.toml", "README.md")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
-    assert "fly.toml:4:1: FC101 [unknown-key] unknown key `destinaton`" in out
+    assert "fly.toml:4:1: error: FC101 [unknown-key] unknown key `destinaton`" in out
 
     (project / "fly.toml").write_text('app = "x"\n[[mounts]]\nsource = "data"\ndestination = "/data"\n')
     git("add", ".", cwd=project)
@@ -74,7 +74,7 @@ def test_try_repo_fails_on_a_bad_fly_toml_and_passes_on_a_good_one(tmp_path: Pat
     (project / "Dockerfile").write_text("FROM node:20\nCMD npm start\n")
     git("add", ".", cwd=project)
     proc = _try_repo(project, cache, offline_site, "Dockerfile")
-    assert proc.returncode == 1 and "Dockerfile:2:1: FC703 [cmd-shell-form]" in proc.stdout, proc.stdout
+    assert proc.returncode == 1 and "Dockerfile:2:1: warning: FC703 [cmd-shell-form]" in proc.stdout, proc.stdout
 
 
 def test_hook_files_pattern_matches_compose_files():

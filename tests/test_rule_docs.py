@@ -164,7 +164,7 @@ def test_text_output_has_see_with_the_rules_url(tmp_path, capsys):
     (tmp_path / "fly.toml").write_text(BAD)
     main(["lint", "--isolated", "--color", "never", str(tmp_path / "fly.toml")])
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].endswith(":3:3: FC101 [unknown-key] unknown key `destinaton` in `mounts[0]`; "
+    assert lines[0].endswith(":3:3: error: FC101 [unknown-key] unknown key `destinaton` in `mounts[0]`; "
                              "did you mean `destination`?")
     assert lines[4] == f"  = see: {RULES_DOC_URL}#fc101-unknown-key"
     main(["lint", "--isolated", "--format", "concise", str(tmp_path / "fly.toml")])

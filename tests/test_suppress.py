@@ -172,3 +172,14 @@ def test_context_files_are_not_judged_when_only_a_dockerfile_is_linted(tmp_path)
     assert at(lint_paths([root / "Dockerfile"])) == [("cmd-shell-form", 2, 1)]
     assert at(lint_paths([root])) == [
         ("cmd-shell-form", 2, 1), ("unused-suppression", 2, 19), ("invalid-suppression", 4, 19)]
+
+
+def test_prose_after_flyconf_colon_is_not_a_malformed_suppression():
+    # The note `flyconf fix` leaves where it moved release_command starts with "flyconf:" too.
+    from flyconf import lint_text
+
+    text = ('[deploy]\n  # release_command = "npx prisma migrate deploy"\n'
+            '  # flyconf: moved to bin/fly-entrypoint, which migrates on every Machine at start-up\n'
+            '  # flyconf: ignor[duration-unit]\nkill_timeout = 5\n')
+    found = [(d.rule, d.line, d.column) for d in lint_text(text) if d.code.startswith("FC9")]
+    assert found == [("invalid-suppression", 4, 14)]

@@ -73,7 +73,7 @@ def test_installed_wheel_lints_from_another_directory(wheel: Path, tmp_path: Pat
                           "/data/app.db", "--migrate", "true", "-o", "-"], cwd=work, capture_output=True, text=True,
                          env=env, timeout=120)
     assert gen.returncode == 0, gen.stderr
-    assert gen.stdout.startswith("#!/bin/sh") and "FLYCONF_DATABASE='/data/app.db'" in gen.stdout
+    assert gen.stdout.startswith("#!/bin/sh") and "flyconf_default_databases='/data/app.db'" in gen.stdout
     where = subprocess.run([str(bindir / "python"), "-c", "import flyconf, sys; print(flyconf.__file__)"],
                            cwd=work, capture_output=True, text=True, env=env, check=True)
     assert str(venv) in where.stdout, "flyconf was imported from outside the fresh environment"

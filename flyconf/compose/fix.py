@@ -17,14 +17,13 @@ import io
 import os
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:
     from flyconf.assemble import Workspace
     from flyconf.compose.apps import ServiceApp
-    from flyconf.generate.fix import FixPlan
     from flyconf.sources.compose import ComposeFile
 
 _SYSTEM_DIRS = frozenset({"/", "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/var", "/opt", "/home", "/root",
@@ -41,10 +40,26 @@ class _Edit:
     volume: str
     directory: str
     declare: bool
+    finding: tuple[str, int, int, str] = ("", 0, 0, "")  # the finding this edit fixes (path, line, column, code)
 
 
-def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", plan: "FixPlan") -> None:
-    """Add to ``plan`` the named volumes that the SQLite databases of these Compose projects need."""
+@dataclass
+class ComposePlan:
+    """What `flyconf fix` changes in Compose files: the edits, a line per change, the findings it fixes
+    (code and position), and why it declines the others."""
+
+    changes: list[Any] = field(default_factory=list)  # flyconf.generate.plan.FileChange
+    done: list[str] = field(default_factory=list)
+    fixed: set[tuple[str, int, int, str]] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)
+
+
+def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace") -> ComposePlan:
+    """The named volumes that the SQLite databases of these Compose projects need.
+
+    The same plan decides which findings `flyconf lint` marks `[*]`: exactly those in ``fixed``.
+    """
+    plan = ComposePlan()
     from flyconf.compose.lint import load_units
     from flyconf.generate.plan import FileChange
     from flyconf.rules.compose import COMPOSE_NOT_ON_VOLUME, COMPOSE_READ_ONLY, sqlite_verdicts
@@ -85,7 +100,7 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", plan: "FixPlan") 
                 taken.add(volume)
                 planned[directory] = volume
             mounted.add((service.name, directory))
-            edits.setdefault(doc.fs_path, []).append(_Edit(service.name, volume, directory, declare))
+            edits.setdefault(doc.fs_path, []).append(_Edit(service.name, volume, directory, declare, (d.path, d.line, d.column, d.code)))
             docs[doc.fs_path] = doc  # type: ignore[assignment]
     for path, items in edits.items():
         doc = docs[path]
@@ -97,10 +112,12 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", plan: "FixPlan") 
         if new == doc.text:
             continue
         plan.changes.append(FileChange(path, doc.text, new, why="Compose file"))
+        plan.fixed.update(e.finding for e in items)
         for e in items:
             declared = ", declared under top-level `volumes`" if e.declare else ""
             plan.done.append(f"{doc.display_path}: service `{e.service}` mounts the named volume `{e.volume}` at "
                              f"{e.directory}{declared} (the SQLite database was on no volume)")
+    return plan
 
 
 def _volume_name(directory: str, unit: Any, taken: set[str]) -> tuple[str, bool]:

@@ -89,7 +89,7 @@ def _mount(m: "Mount") -> dict[str, Any]:
 
 def _database(sa: "ServiceApp", db: Any) -> dict[str, Any]:
     from flyconf.compose.apps import placement
-    from flyconf.inspect import _database as app_database
+    from flyconf.inspection import _database as app_database
 
     entry = app_database(sa.app, db)
     entry["groups"] = [sa.name]

@@ -139,6 +139,13 @@ def lint_compose(paths: Sequence[Path], ws: "Workspace") -> list[Diagnostic]:
         if key not in seen:
             seen.add(key)
             out.append(d)
+    if any(d.fixable for d in out):  # `[*]` on exactly what `flyconf fix` changes, as fix itself decides
+        from dataclasses import replace
+
+        from flyconf.compose.fix import plan_compose_fixes
+
+        fixed = plan_compose_fixes(paths, ws).fixed
+        out = [replace(d, fixable=(d.path, d.line, d.column, d.code) in fixed) if d.fixable else d for d in out]
     return out
 
 

@@ -1,4 +1,8 @@
-"""`flyconf generate entrypoint` and `flyconf generate dockerfile`: the command-line side of the generators."""
+"""`flyconf generate entrypoint` and `flyconf generate dockerfile`: the command-line side of the generators.
+
+Exit codes follow `flyconf lint`'s: 0 done or nothing to do, 1 changes pending (`--diff`), 2 a usage error
+(a file that does not exist, options that cannot work) or an internal error.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from flyconf.generate.plan import PlanError, entrypoint_options, is_generated
 from flyconf.sources.base import display
 from flyconf.sources.flytoml import FlyToml
 
-EXIT_OK, EXIT_FAIL = 0, 1
+EXIT_OK, EXIT_PENDING, EXIT_USAGE = 0, 1, 2
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _error(message: str) -> int:
     print(f"flyconf: error: {message}", file=sys.stderr)
-    return EXIT_FAIL
+    return EXIT_USAGE
 
 
 def _load_app(config: str | None):  # type: ignore[no-untyped-def]
@@ -36,7 +40,8 @@ def _load_app(config: str | None):  # type: ignore[no-untyped-def]
         path = path / "fly.toml"
     if not path.is_file():
         if config:
-            raise PlanError(f"{config}: no such fly.toml")
+            raise PlanError(f"{config}: no such file or directory" if not Path(config).exists()
+                            else f"{config}: no fly.toml there")
         return App(None, directory=Path.cwd()), ws
     loaded = ws.load(path, FLYTOML)
     if not isinstance(loaded.doc, FlyToml):
@@ -74,10 +79,16 @@ def _entrypoint(args: argparse.Namespace) -> int:
         preset, reason = found
         migrate, preset_name = preset.command, preset.name
         print(f"flyconf: detected {preset.name} ({reason}): migrating with `{preset.command}`", file=sys.stderr)
+    if args.server_drops_privileges and not args.run_as:
+        return _error("--server-drops-privileges needs --run-as USER (the user the server command switches to)")
     try:
         options = entrypoint_options(
-            app, migrate=migrate, volume=args.volume, database=args.database, run_as=args.run_as,
+            app, migrate=migrate, volume=args.volume, databases=args.database, run_as=args.run_as,
+            server_drops_privileges=args.server_drops_privileges if args.run_as else None,
             timeout=args.timeout or None, backups=args.backups, preset=preset_name,
+            remedy=("pass --volume (and --database), or --config PATH" if not app.has_flytoml
+                    else "add [[mounts]], or pass --volume" if not app.entries("mounts")
+                    else "pass --volume to choose one"),
         )
         script = render_entrypoint(options)
     except (PlanError, ValueError) as exc:
@@ -95,7 +106,9 @@ def _entrypoint(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, script, mode=0o755)
     print(f"flyconf: wrote {display(out)} (volume {options.volume}, database {options.database or 'not set'}"
-          + (f", groups {', '.join(options.groups)}" if options.groups else "") + ")", file=sys.stderr)
+          + (f", also {', '.join(options.other_databases)}" if options.other_databases else "")
+          + (f", groups {', '.join(options.groups)}" if options.groups else "")
+          + (f", run as {options.run_as}" if options.run_as else "") + ")", file=sys.stderr)
     print("flyconf: next, make the image start through it: flyconf generate dockerfile", file=sys.stderr)
     print("flyconf: its own exit codes: " + ", ".join(f"{c}" for c in sorted(EXIT_CODES)) +
           " (see the script's header)", file=sys.stderr)
@@ -110,6 +123,8 @@ def _dockerfile(args: argparse.Namespace) -> int:
     except PlanError as exc:
         return _error(str(exc))
     if args.path:
+        if not Path(args.path).is_file():
+            return _error(f"{args.path}: no such file" if not Path(args.path).exists() else f"{args.path}: not a file")
         loaded = ws.load(Path(args.path), DOCKERFILE)
         df = loaded.doc
         if df is None:
@@ -119,20 +134,20 @@ def _dockerfile(args: argparse.Namespace) -> int:
         df = app.dockerfile
         if df is None:
             return _error("no Dockerfile: pass its path, or run in the directory of fly.toml")
+    from flyconf.generate.plan import dropped_user, unified_diff
+
+    # An image that starts as root and switches users in its start command: the wrapper goes first, as root.
+    first = app.dockerfile is df and dropped_user(app) is not None
     try:
-        edit = add_entrypoint(df, script=args.script, target=app.build_target)  # type: ignore[arg-type]
+        edit = add_entrypoint(df, script=args.script, target=app.build_target, first=first)
     except EditError as exc:
         return _error(str(exc))
     if not edit.changed:
         print(f"flyconf: {df.display_path} already starts through the wrapper; nothing to do", file=sys.stderr)
         return EXIT_OK
     if args.diff:
-        import difflib
-
-        sys.stdout.write("".join(difflib.unified_diff(
-            df.text.splitlines(keepends=True), edit.text.splitlines(keepends=True),
-            fromfile=f"a/{df.display_path}", tofile=f"b/{df.display_path}")))
-        return EXIT_OK
+        sys.stdout.write(unified_diff(df.display_path, df.text, edit.text))
+        return EXIT_PENDING
     from flyconf.fileio import write_atomic
 
     assert df.fs_path is not None

@@ -41,14 +41,36 @@ def _exec_form(cmd: str, argv: list[str]) -> str:
     return f"{cmd} {json.dumps(argv)}"
 
 
+# Init programs that stay in front of the wrapper: they reap zombies and forward signals for whatever runs.
+_INITS = frozenset({"tini", "tini-static", "dumb-init", "catatonit"})
+
+
+def _init_prefix(argv: list[str]) -> int:
+    """How many leading words of an ENTRYPOINT are an init program (`tini --`, `dumb-init`), with its options."""
+    i = 0
+    while i < len(argv) and argv[i].rsplit("/", 1)[-1] in _INITS:
+        i += 1
+        while i < len(argv) and argv[i].startswith("-"):
+            i += 1
+            if argv[i - 1] == "--":
+                break
+    return i
+
+
 def add_entrypoint(
     df: Dockerfile,
     *,
     script: str = "bin/fly-entrypoint",
     image_path: str = DEFAULT_IMAGE_PATH,
     target: str | None = None,
+    first: bool = False,
 ) -> DockerfileEdit:
-    """The Dockerfile's text with the wrapper as ENTRYPOINT (``script`` is relative to the build context)."""
+    """The Dockerfile's text with the wrapper as ENTRYPOINT (``script`` is relative to the build context).
+
+    The wrapper goes after an existing ENTRYPOINT, so that it runs what that starts; with ``first`` it goes
+    before it (after an init program such as `tini --`): for an image that starts as root and whose
+    ENTRYPOINT switches to another user, the wrapper must run as root, before the switch.
+    """
     stage = df.target_stage(target)
     if stage is None:
         raise EditError("the Dockerfile has no FROM instruction")
@@ -65,10 +87,12 @@ def add_entrypoint(
         )
     if cmd is not None:
         server = _argv(cmd)
-        new_ep = ep_argv + [image_path]
+        at = _init_prefix(ep_argv) if first else len(ep_argv)
+        new_ep = ep_argv[:at] + [image_path] + ep_argv[at:]
     elif ep is not None:
-        # No CMD: the ENTRYPOINT is the server itself; it becomes the CMD behind the wrapper.
-        server, new_ep = ep_argv, [image_path]
+        # No CMD: the ENTRYPOINT is the server itself; it becomes the CMD behind the wrapper (behind an init).
+        at = _init_prefix(ep_argv)
+        server, new_ep = ep_argv[at:], ep_argv[:at] + [image_path]
     else:
         raise EditError("the Dockerfile has no CMD or ENTRYPOINT, so there is no server command to wrap; "
                         'add one, such as CMD ["npm", "run", "start"]')
@@ -87,8 +111,8 @@ def add_entrypoint(
     replace: dict[int, tuple[int, str]] = {}  # first line index -> (last line index, new text)
     summary = [f"COPY {script} into the image at {image_path} with its run bit"]
     if start_ins:
-        first = min(start_ins, key=lambda i: i.start_line)
-        insert_at = first.start_line - 1
+        earliest = min(start_ins, key=lambda i: i.start_line)
+        insert_at = earliest.start_line - 1
         # Insert above a comment block that introduces the start instruction, so it stays with it.
         while insert_at > 0 and lines[insert_at - 1].lstrip().startswith("#"):
             insert_at -= 1

@@ -32,6 +32,7 @@ __all__ = [
     "EXIT_CODES",
     "TEMPLATE_NAME",
     "EntrypointOptions",
+    "check_options",
     "render_entrypoint",
     "shquote",
     "write_entrypoint",
@@ -45,6 +46,8 @@ TEMPLATE_NAME = "fly-entrypoint.sh.j2"
 #: Once the server runs, the exit status is the server's.
 EXIT_CODES: dict[int, str] = {
     64: "no server command was given (use the script as ENTRYPOINT and the server as CMD)",
+    65: "FLYCONF_VOLUME or a database path from the environment is not usable (not absolute, or a database not "
+        "on the volume)",
     67: "the user to run as (run_as) does not exist in the image",
     73: "the volume is not writable by the (non-root) user, or cannot create the database directory or the lock "
         "file, or chown, on the volume",
@@ -65,16 +68,29 @@ class EntrypointOptions:
     """What the generated wrapper does.
 
     ``volume`` and ``database`` are absolute paths; ``database`` must be on the
-    volume.  ``migrate`` is a shell command line, run with ``sh -c``.
+    volume.  ``other_databases`` are the app's other SQLite files on the volume
+    (Rails 8's cache, queue and cable databases): their directories are created
+    and they are backed up with ``database``.  No database path may contain
+    ``:``, which separates them in ``FLYCONF_DATABASES``.
+    ``migrate`` is a shell command line, run with ``sh -c``.
     ``groups`` are the process groups that mount the volume (empty: every group
-    migrates).  ``run_as`` is the user to drop to when started as root: for an
-    image that starts as root and drops privileges (it gives the volume to the
-    user, then drops).  Leave it None when the Dockerfile sets a non-root USER:
-    Fly gives a new volume to that user, and the wrapper only checks that it
-    can write there.
+    migrates).  ``run_as`` is the user to give the volume to when started as
+    root: for an image that starts as root and drops privileges. The wrapper
+    gives the volume to the user, then drops to it for the migration and the
+    server; with ``server_drops_privileges`` the server command switches to the
+    user itself (gosu, su-exec... in the image's own start script), so only the
+    migration runs as the user and the server command is started as root.
+    Leave ``run_as`` None when the Dockerfile sets a non-root USER: Fly gives a
+    new volume to that user, and the wrapper only checks that it can write
+    there.
     ``timeout`` limits the migration (None: no limit), ``lock_timeout`` the wait
     for the lock, both in seconds.  ``backups`` is how many backups to keep (0:
     none).  ``preset`` only names the preset in the header comment.
+
+    ``volume``, the databases and ``groups`` are the script's defaults: the
+    environment variables ``FLYCONF_VOLUME``, ``FLYCONF_DATABASES`` (or
+    ``FLYCONF_DATABASE``) and ``FLYCONF_MIGRATE_GROUPS`` override them at run
+    time, so that several fly.toml files can share one wrapper.
     """
 
     volume: str
@@ -86,6 +102,8 @@ class EntrypointOptions:
     lock_timeout: int = 60
     backups: int = 0
     preset: str | None = None
+    other_databases: tuple[str, ...] = ()
+    server_drops_privileges: bool = False
 
 
 class ShellQuoted(str):
@@ -155,6 +173,24 @@ def _check_int(name: str, value: object, *, minimum: int) -> int:
     return value
 
 
+def _check_database(name: str, value: object, volume: str) -> str:
+    database = _check_path(name, value)
+    if not database.startswith(volume + "/"):
+        raise ValueError(
+            f"{name} {database!r} is not on the volume {volume!r}: "
+            "a database outside the mount destination is lost when the Machine restarts"
+        )
+    if ":" in database:
+        raise ValueError(f"{name} {database!r} must not contain ':', which separates the paths in FLYCONF_DATABASES")
+    return database
+
+
+def check_options(options: EntrypointOptions) -> None:
+    """Raise ValueError when ``options`` cannot be rendered (what :func:`render_entrypoint` would refuse),
+    without loading the template engine."""
+    _context(options)
+
+
 def mountinfo_escape(path: str) -> str:
     """``path`` as the kernel writes it in /proc/self/mountinfo and /proc/mounts."""
     return path.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011").replace("\n", "\\012")
@@ -168,12 +204,17 @@ def _context(options: EntrypointOptions) -> dict[str, Any]:
 
     database = None
     if options.database is not None:
-        database = _check_path("database", options.database)
-        if not database.startswith(volume + "/"):
-            raise ValueError(
-                f"database {database!r} is not on the volume {volume!r}: "
-                "a database outside the mount destination is lost when the Machine restarts"
-            )
+        database = _check_database("database", options.database, volume)
+    others = options.other_databases
+    if isinstance(others, str) or not isinstance(others, (tuple, list)):
+        raise ValueError(f"other_databases must be a tuple of paths, not {others!r}")
+    if others and database is None:
+        raise ValueError("other_databases need the main database (database) too")
+    databases = [database] if database is not None else []
+    for other in others:
+        checked = _check_database("other database", other, volume)
+        if checked not in databases:
+            databases.append(checked)
 
     migrate = _check_text("migrate", options.migrate).strip()
     if database is None and _USES_DATABASE.search(migrate):
@@ -192,6 +233,10 @@ def _context(options: EntrypointOptions) -> dict[str, Any]:
         _check_text("run_as", run_as)
         if not _USER.match(run_as):
             raise ValueError(f"invalid user name for run_as: {run_as!r}")
+    if not isinstance(options.server_drops_privileges, bool):
+        raise ValueError(f"server_drops_privileges must be True or False, not {options.server_drops_privileges!r}")
+    if options.server_drops_privileges and run_as is None:
+        raise ValueError("server_drops_privileges needs run_as: the user the server command switches to")
 
     timeout = None if options.timeout is None else _check_int("timeout", options.timeout, minimum=1)
     lock_timeout = _check_int("lock_timeout", options.lock_timeout, minimum=1)
@@ -207,11 +252,12 @@ def _context(options: EntrypointOptions) -> dict[str, Any]:
 
     return {
         "volume": volume,
-        "volume_mountinfo": mountinfo_escape(volume),
-        "database": database,
+        "databases": ":".join(databases),
         "migrate": migrate,
-        "groups": tuple(groups),
+        # The script's FLYCONF_MIGRATE_GROUPS default: "*" is every group.
+        "groups": " ".join(groups) if groups else "*",
         "run_as": run_as,
+        "server_drops_privileges": options.server_drops_privileges,
         "timeout": timeout,
         "lock_timeout": lock_timeout,
         "backups": backups,

@@ -12,9 +12,9 @@ import difflib
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-from flyconf.app import App
+from flyconf.app import App, is_under, normpath
 from flyconf.databases.model import Found
 from flyconf.generate.entrypoint import EntrypointOptions
 
@@ -28,6 +28,8 @@ class PlanError(ValueError):
 
 @dataclass(frozen=True)
 class FileChange:
+    """One file's new content (``old`` None: a new file), shown as a patch or written atomically."""
+
     path: Path
     old: str | None  # None: a new file
     new: str
@@ -35,31 +37,118 @@ class FileChange:
     why: str = ""
 
     def diff(self, shown: str | None = None) -> str:
-        name = shown or str(self.path)
-        before = (self.old or "").splitlines(keepends=True)
-        after = self.new.splitlines(keepends=True)
-        return "".join(difflib.unified_diff(before, after, fromfile="/dev/null" if self.old is None else f"a/{name}",
-                                            tofile=f"b/{name}"))
+        """A patch `git apply` (and `patch -p1`) accepts: git's headers, so that a new file keeps its mode."""
+        return unified_diff(shown or str(self.path), self.old, self.new, self.mode)
 
 
-def volume_for(app: App, database: Found | None) -> tuple[str, tuple[str, ...]]:
-    """The mount destination that holds the database (or the only one), and the groups that mount it."""
+def unified_diff(name: str, old: str | None, new: str, mode: int | None = None) -> str:
+    """``old`` to ``new`` as a git-style unified diff of ``name`` (empty when equal).
+
+    A line without a final newline is followed by git's "\\ No newline at end of file", as patch tools
+    require; a new file names its mode (100755 for a script).
+    """
+    if old == new:
+        return ""
+    before = (old or "").splitlines(keepends=True)
+    after = new.splitlines(keepends=True)
+    body = list(difflib.unified_diff(before, after, fromfile="/dev/null" if old is None else f"a/{name}",
+                                     tofile=f"b/{name}"))
+    out = [f"diff --git a/{name} b/{name}\n"]
+    if old is None:
+        out.append(f"new file mode {'100755' if mode is not None and mode & 0o111 else '100644'}\n")
+    for line in body:
+        if line.endswith("\n"):
+            out.append(line)
+        else:
+            out.append(line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class WrapperSettings:
+    """What one fly.toml needs from the wrapper: the volume, the SQLite files on it, the groups that mount it.
+
+    These are the settings the script reads from the environment (FLYCONF_VOLUME, FLYCONF_DATABASES,
+    FLYCONF_MIGRATE_GROUPS), with the generated values as defaults: fly.toml files that share one
+    wrapper and differ in them set them in their `[env]`.
+    """
+
+    volume: str
+    database: str | None = None
+    other_databases: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()  # empty: every group migrates
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The values as the script reads them from the environment."""
+        databases = [self.database] if self.database is not None else []
+        return {
+            "FLYCONF_VOLUME": self.volume,
+            "FLYCONF_DATABASES": ":".join(databases + list(self.other_databases)),
+            "FLYCONF_MIGRATE_GROUPS": " ".join(self.groups) if self.groups else "*",
+        }
+
+
+def volume_for(app: App, database: Found | None, remedy: str = "") -> tuple[str, tuple[str, ...]]:
+    """The mount destination that holds the database (or the only one), and the groups that mount it.
+
+    ``remedy`` ends the message when there is no answer: what the caller's user can do (a command-line
+    flag exists only for `generate`).
+    """
+    name = posixpath.basename(app.flytoml.display_path) if app.flytoml is not None else "fly.toml"
     mounts = [m for m in app.entries("mounts")
               if isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")]
     if not mounts:
-        raise PlanError("fly.toml has no [mounts] with an absolute destination: the wrapper needs the volume's path "
-                        "(add [[mounts]], or pass --volume)")
+        raise PlanError(f"{name} has no [mounts] with an absolute destination: the wrapper needs the volume's path"
+                        + (f" ({remedy})" if remedy else ""))
     chosen = None
     if database is not None and database.path is not None:
         chosen = app.mount_containing(database.path)
     if chosen is None:
         dests = {m.get("destination") for m in mounts}
         if len(dests) > 1:
-            raise PlanError("fly.toml mounts volumes at " + ", ".join(sorted(dests)) + "; pass --volume to choose one")
+            where = f"the database ({database.path}) is on none of them" if database is not None and database.path \
+                else "which one holds the database is not known"
+            raise PlanError(f"{name} mounts volumes at " + ", ".join(sorted(dests)) + f" and {where}"
+                            + (f"; {remedy}" if remedy else ""))
         chosen = mounts[0]
     dest = chosen.get("destination")
     groups = tuple(g for g in app.groups if any(m.get("destination") == dest for m in app.mounts_of(g)))
     return posixpath.normpath(dest), groups
+
+
+def wrapper_settings(
+    app: App,
+    *,
+    volume: str | None = None,
+    databases: Sequence[str] | None = None,
+    remedy: str = "",
+) -> WrapperSettings:
+    """The wrapper's settings for one fly.toml: explicit values first, then what the App says.
+
+    The databases are the app's SQLite files (database discovery) on the volume that holds the main one
+    (Rails 8's cache, queue and cable databases beside the primary); the groups, those that mount it.
+    """
+    db = primary_database(app)
+    groups: tuple[str, ...] = ()
+    if volume is None:
+        if not app.has_flytoml:
+            raise PlanError("no fly.toml here: " + (remedy or "the wrapper needs the volume's path"))
+        volume, groups = volume_for(app, db, remedy)
+    elif app.has_flytoml:
+        groups = tuple(g for g in app.groups if any(
+            isinstance(m.get("destination"), str) and posixpath.normpath(m.get("destination")) == posixpath.normpath(volume)
+            for m in app.mounts_of(g)))
+    if databases is not None:
+        main, others = (databases[0] if databases else None), tuple(databases[1:])
+    else:
+        main = db.path if db is not None else None
+        others = tuple(dict.fromkeys(
+            d.path for d in app.databases
+            if d.path is not None and d.path != main and is_under(d.path, volume) and d.path != normpath(volume)))
+    if len(app.groups) == 1 or set(groups) == set(app.groups):
+        groups = ()  # every group migrates: no need to name them
+    return WrapperSettings(volume=volume, database=main, other_databases=others, groups=groups)
 
 
 def entrypoint_options(
@@ -68,28 +157,37 @@ def entrypoint_options(
     migrate: str,
     volume: str | None = None,
     database: str | None = None,
+    databases: Sequence[str] | None = None,
     run_as: str | None = None,
+    server_drops_privileges: bool | None = None,
     timeout: int | None = 300,
     backups: int = 0,
     preset: str | None = None,
+    remedy: str = "",
 ) -> EntrypointOptions:
-    """The wrapper's options: explicit values first, then what the App says."""
-    db = primary_database(app)
-    groups: tuple[str, ...] = ()
-    if volume is None:
-        if not app.has_flytoml:
-            raise PlanError("no fly.toml here: pass --volume (and --database), or --config PATH")
-        volume, groups = volume_for(app, db)
-    elif app.has_flytoml:
-        groups = tuple(g for g in app.groups if any(
-            isinstance(m.get("destination"), str) and posixpath.normpath(m.get("destination")) == posixpath.normpath(volume)
-            for m in app.mounts_of(g)))
-    if database is None and db is not None:
-        database = db.path
-    if len(app.groups) == 1 or set(groups) == set(app.groups):
-        groups = ()  # every group migrates: no need to name them
-    return EntrypointOptions(volume=volume, database=database, migrate=migrate, groups=groups, run_as=run_as,
-                             timeout=timeout, backups=backups, preset=preset)
+    """The wrapper's options: explicit values first, then what the App says.
+
+    Without ``run_as``, an image that starts as root and whose start command switches to another user
+    (gosu, su-exec...) gets that user, with ``server_drops_privileges``: the wrapper gives the volume to
+    the user and migrates as the user, and starts the server command as root, which switches itself.
+    """
+    if database is not None and databases is None:
+        databases = [database]
+    settings = wrapper_settings(app, volume=volume, databases=databases, remedy=remedy)
+    drops = server_drops_privileges
+    if run_as is None and drops is None:
+        run_as = dropped_user(app)
+        drops = run_as is not None
+    return EntrypointOptions(volume=settings.volume, database=settings.database, migrate=migrate,
+                             groups=settings.groups, run_as=run_as, timeout=timeout, backups=backups, preset=preset,
+                             other_databases=settings.other_databases, server_drops_privileges=bool(drops))
+
+
+def dropped_user(app: App) -> str | None:
+    """The user a root image's start command switches to (see flyconf.rules.dockerfile.privilege_drop)."""
+    from flyconf.rules.dockerfile import privilege_drop
+
+    return privilege_drop(app)
 
 
 # -- fly.toml fixes ------------------------------------------------------------------------------------
@@ -100,7 +198,8 @@ def primary_database(app: App) -> Found | None:
     dbs = app.databases
     on_volume = [d for d in dbs if d.path is not None and app.placement(d).kind == "on-volume"]
     known = [d for d in dbs if d.path is not None]
-    return (on_volume or known or dbs or [None])[0]
+    first = on_volume or known or dbs
+    return first[0] if first else None
 
 
 def _new_db_value(db: Found, new_path: str) -> str:
@@ -110,18 +209,35 @@ def _new_db_value(db: Found, new_path: str) -> str:
     return urls.write(db.form, new_path, db.raw if db.reader == "env" else "")
 
 
-def fix_database_location(app: App, doc: Any) -> list[str]:
-    """Put SQLite databases that are not on a volume on one: a [[mounts]] if needed, and the [env] path."""
+def database_fixable(app: App, db: Found) -> str | None:
+    """None when `flyconf fix` moves ``db`` onto a volume, else why not (for a database that is not on one)."""
+    if not app.has_flytoml or app.directory is None:
+        return "only a fly.toml on disk can be fixed"
+    if db.variable is None:
+        return f"no environment variable sets its path: move it onto a volume where it is declared ({db.declared})"
+    if app.uses_litefs:
+        # A volume of a LiteFS app is LiteFS's data directory: a database opened there is not replicated.
+        return "the app runs LiteFS: open the database under LiteFS's FUSE directory instead"
+    return None
+
+
+def fix_database_location(app: App, doc: Any) -> list[tuple[Found, str]]:
+    """Put SQLite databases that are not on a volume on one: a [[mounts]] if needed, and the [env] path.
+
+    Returns each database moved, with what was done.
+    """
     import tomlkit
 
-    done: list[str] = []
+    done: list[tuple[Found, str]] = []
     usable = [m.get("destination") for m in app.entries("mounts")
               if isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")]
     dest = posixpath.normpath(usable[0]) if usable else "/data"
     for db in app.databases:
         placed = app.placement(db)
-        if not placed.fixable or db.variable is None:
+        if not placed.fixable or database_fixable(app, db) is not None:
             continue
+        assert db.variable is not None
+        added = ""
         path = placed.path or "/" + (db.relative or "app.db")  # for a relative path, the file name is all that matters
         if not usable and "mounts" not in doc and "mount" not in doc:
             aot = tomlkit.aot()
@@ -133,20 +249,36 @@ def fix_database_location(app: App, doc: Any) -> list[str]:
                 table.value.item(key).indent(indent)  # type: ignore[union-attr]  # a plain key of a new table
             aot.append(table)
             doc.append("mounts", aot)
-            done.append('added [[mounts]] source = "data", destination = "/data" (create the volume with '
-                        "`fly volumes create data`)")
+            added = ('added [[mounts]] source = "data", destination = "/data" (create the volume with '
+                     "`fly volumes create data`); ")
         new_path = posixpath.join(dest, posixpath.basename(path))
         value = _new_db_value(db, new_path)
-        env = doc.get("env")
-        if env is None:
-            env = tomlkit.table()
-            doc.append("env", env)
-        if isinstance(env, list):  # [[env]]: the last table wins
-            env = env[-1]
-        env[db.variable] = value
+        set_env(doc, {db.variable: value}, indent=key_indent(app.flytoml.text) if app.flytoml is not None else 0)
         was = f"was {db.raw!r}" if db.reader == "env" else f"{db.framework} database `{db.name}` was at {db.path or db.relative}"
-        done.append(f"[env] {db.variable} = {value!r} ({was}, not on a volume)")
+        done.append((db, f"{added}[env] {db.variable} = {value!r} ({was}, not on a volume)"))
     return done
+
+
+def set_env(doc: Any, values: dict[str, str], *, indent: int = 0) -> None:
+    """Set variables in fly.toml's `[env]` (the last `[[env]]` table wins), creating the table if needed.
+
+    A new key is indented as the table's keys are (``indent`` for a new table).
+    """
+    import tomlkit
+
+    env = doc.get("env")
+    if env is None:
+        env = tomlkit.table()
+        doc.append("env", env)
+    if isinstance(env, list):
+        env = env[-1]
+    existing = [item.trivia.indent for key, item in env.value.body if key is not None and hasattr(item, "trivia")]
+    width = len(existing[0].expandtabs(2)) if existing else indent
+    for name, value in values.items():
+        new = name not in env
+        env[name] = value
+        if new and width:
+            env.value.item(name).indent(width)
 
 
 def comment_out_release_command(flytoml: Any) -> tuple[str, str]:

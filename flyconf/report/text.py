@@ -1,9 +1,9 @@
-"""The default human output: ``path:line:col: CODE [rule] message``, the source line and a caret."""
+"""The default human output: ``path:line:col: severity: CODE [rule] message``, the source line and a caret."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from flyconf.diagnostics import Diagnostic, Severity
 
@@ -28,10 +28,7 @@ def render_text(
         return f"{code}{text}{_RESET}" if color else text
 
     for d in diagnostics:
-        fix = " [*]" if d.fixable else ""  # as in ruff: `flyconf fix` can fix this one
-        head = (f"{paint(_BOLD, f'{d.path}:{d.line}:{d.column}:')} {paint(_COLOR[d.severity] + _BOLD, d.code)} "
-                f"[{d.rule}]{fix} {d.message}")
-        out.append(head)
+        out.append(headline(d, paint))
         if concise:
             continue
         if d.path not in lines_cache:
@@ -70,6 +67,14 @@ def _url(code: str) -> str | None:
 
     rule = registry.get(code)
     return rule.url if rule is not None else None
+def headline(d: Diagnostic, paint: Callable[[str, str], str]) -> str:
+    """`path:line:col: severity: CODE [rule] message`, the compiler form that editors and CI matchers read.
+
+    `[*]` after the rule, as in ruff: `flyconf fix` changes this one.
+    """
+    fix = " [*]" if d.fixable else ""
+    return (f"{paint(_BOLD, f'{d.path}:{d.line}:{d.column}:')} {paint(_COLOR[d.severity], d.severity.value + ':')} "
+            f"{paint(_COLOR[d.severity] + _BOLD, d.code)} [{d.rule}]{fix} {d.message}")
 
 
 def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:

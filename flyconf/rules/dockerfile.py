@@ -195,6 +195,7 @@ PORT_MISMATCH = declare(
         "CMD [\"node\", \"server.js\"]\n"
     ),
     family="dockerfile",
+    severities=("info",),
 )
 
 VOLUME_NOT_WRITABLE = declare(
@@ -286,6 +287,7 @@ DOCKERFILE_VOLUME = declare(
         "CMD [\"node\", \"server.js\"]\n"
     ),
     family="dockerfile",
+    severities=("warning",),
 )
 
 _COMPOUND = re.compile(r"&&|\|\||;|\n|(?<![|&])\|(?![|&])")
@@ -745,6 +747,27 @@ def _owner_fixed(commands: list[Any], dests: list[str]) -> bool:
         if prog == "install" and any(n in ("-o", "--owner") or (n or "").startswith("--owner=") for n in names):
             return True
     return False
+
+
+def privilege_drop(app: App) -> str | None:
+    """The user that the start command of an image starting as root switches to (gosu, su-exec, setpriv...).
+
+    The server then runs as that user, and a volume Fly made for root must be given to it first: `flyconf fix`
+    and `flyconf generate` make the wrapper do so. None for an image with a non-root USER (or one flyconf cannot
+    read), and when nothing drops privileges, or drops to a user named by a variable.
+    """
+    if app.image is None or _runs_as_root(app) is not True:
+        return None
+    found: tuple[str, int] | None = None
+    for script in app.scripts:
+        for cmd in script.commands():
+            found = found or _dropped_to([w.value if w.literal else "$" for w in cmd.argv])
+    for ins in (app.image.entrypoint, app.image.cmd):
+        if ins is not None and ins.json:
+            found = found or _dropped_to(list(ins.value))
+    for argv in app.process_argv.values():
+        found = found or _dropped_to(argv)
+    return found[0].split(":")[0] if found is not None else None
 
 
 def _not_writable(app: App) -> Iterator[Diagnostic]:

@@ -47,6 +47,7 @@ DEST_RESERVED = declare(
     bad='[[mounts]]\nsource = "data"\ndestination = "/"\n',
     good='[[mounts]]\nsource = "data"\ndestination = "/data"\n',
     family="mounts",
+    severities=("warning",),
 )
 
 VOLUME_NAME = declare(
@@ -65,6 +66,7 @@ VOLUME_NAME = declare(
     bad='[[mounts]]\nsource = "my-app-data"\ndestination = "/data"\n',
     good='[[mounts]]\nsource = "my_app_data"\ndestination = "/data"\n',
     family="mounts",
+    severities=("warning",),
 )
 
 MOUNT_UNKNOWN_GROUP = declare(

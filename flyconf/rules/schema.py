@@ -51,6 +51,7 @@ UNKNOWN_KEY = declare(
     destination = "/data"
     """,
     family="schema",
+    severities=("warning",),
 )
 
 INVALID_TYPE = declare(
@@ -138,6 +139,7 @@ IGNORED_KEY = declare(
     # (remove the key: every Fly app is on a private network)
     """,
     family="schema",
+    severities=("info",),
 )
 
 _TYPE_NAMES = {

@@ -29,6 +29,7 @@ PORT_INVALID = declare(
     bad="[[services]]\nprotocol = \"tcp\"\n\n[[services.ports]]\nport = 80\n",
     good="[[services]]\nprotocol = \"tcp\"\ninternal_port = 8080\n\n[[services.ports]]\nport = 80\n",
     family="services",
+    severities=("warning",),
 )
 
 DUPLICATE_PORT = declare(
@@ -79,6 +80,7 @@ CHECK_TIMING = declare(
     bad='[[http_service.checks]]\ninterval = "500ms"\ntimeout = "2m"\n',
     good='[[http_service.checks]]\ninterval = "15s"\ntimeout = "5s"\n',
     family="services",
+    severities=("error",),
 )
 
 DURATION_UNIT = declare(
@@ -97,6 +99,7 @@ DURATION_UNIT = declare(
     bad="kill_timeout = 30\n\n[[http_service.checks]]\ninterval = 10000\n",
     good='kill_timeout = "30s"\n\n[[http_service.checks]]\ninterval = "10s"\n',
     family="services",
+    severities=("info",),
 )
 
 KILL_TIMEOUT = declare(
@@ -112,6 +115,7 @@ KILL_TIMEOUT = declare(
     bad='kill_timeout = "10m"\n',
     good='kill_timeout = "5m"\n',
     family="services",
+    severities=("warning",),
 )
 
 CHECK_PORT = declare(

@@ -18,6 +18,7 @@ from flyconf.sources.base import Document
 
 if TYPE_CHECKING:
     from flyconf.databases.model import Found
+    from flyconf.migrations import Migration
 
 RELEASE_SQLITE = declare(
     "FC401", "release-command-sqlite", "error",
@@ -390,34 +391,43 @@ def check_sqlite(app: App) -> Iterator[Diagnostic]:
 
 # -- release-command-sqlite -----------------------------------------------------------------------------
 
-def _release(app: App, dbs: list["Found"]) -> Iterator[Diagnostic]:
+def release_migrations(app: App) -> list[tuple[str, "Migration"]]:
+    """The `[deploy]` commands that migrate (or seed) the app's SQLite database on the release Machine, as
+    (key, migration) for `release_command` and `seed_command`. This rule reports each; `flyconf fix` moves
+    `release_command` (one predicate for both, so that `[*]` promises what fix does)."""
     from flyconf.migrations import migration_in
 
-    doc = app.fly
     deploy = app.data.get("deploy")
-    if not isinstance(deploy, dict):
-        return
-    db = next((d for d in dbs if d.path is not None), dbs[0])
+    if not isinstance(deploy, dict) or not app.databases:
+        return []
+    out = []
     for key in ("release_command", "seed_command"):
         command = deploy.get(key)
         if not isinstance(command, str):
             continue
         migration = migration_in(command, app)
-        if migration is None:
-            continue
+        if migration is not None:
+            out.append((key, migration))
+    return out
+
+
+def _release(app: App, dbs: list["Found"]) -> Iterator[Diagnostic]:
+    doc = app.fly
+    db = next((d for d in dbs if d.path is not None), dbs[0])
+    for key, migration in release_migrations(app):
         placed = app.placement(db)
         litefs = placed.litefs if placed.kind in ("litefs", "litefs-data") else None
         verb = "seeds" if key == "seed_command" else "migrates"
         where = f"= {db.path}" if db.path else f"({db.unknown or 'its path is not known'})"
         via = f"; {migration.via}" if migration.via else ""
+        # Whether `flyconf fix` moves it ([*]) is decided by flyconf.generate.fix, for lint and fix alike.
         yield RELEASE_SQLITE.diagnostic(
             doc, doc.value_span(("deploy", key)),
-            fixable=key == "release_command" and app.dockerfile is not None and litefs is None,
             message=f"`{key}` {verb} ({migration.tool}: `{migration.text}`{via}) on the release Machine, which has no "
             f"volume, but {label(db)} {where} is a {'LiteFS' if litefs else 'SQLite'} file on each Machine, declared "
             f"at {db.declared}: the real database is never migrated",
             hint="remove it here and migrate at start-up on every Machine: `flyconf generate entrypoint` writes the "
-                 "wrapper (`flyconf fix` moves it for you)"
+                 "wrapper and `flyconf generate dockerfile` makes the image start through it"
                  + ("; with LiteFS, run the migration in litefs.yml `exec` with `if-candidate: true`" if litefs else ""),
         )
 
@@ -445,12 +455,11 @@ def _on_volume(app: App, dbs: list["Found"]) -> Iterator[Diagnostic]:
         if not placed.lost or placed.kind == "litefs-data":
             continue  # litefs-data: litefs-data-not-on-volume says it, at data.dir
         doc, span = db.declared.doc, db.declared.span
-        fixable = placed.fixable and db.variable is not None and app.has_flytoml
         dests = _dests(app)
         first = next((d for d in dests if d.startswith("/")), "/data")
         if placed.kind == "three-slash":
             yield NOT_ON_VOLUME.diagnostic(
-                doc, span, fixable=False,
+                doc, span,
                 message=f"{label(db)} = `{db.raw}`: SQLAlchemy and dj-database-url read three slashes as the "
                 f"relative path `{db.relative or db.raw}`"
                 + (f" (here {db.path})" if db.path else " (under the working directory)")
@@ -460,7 +469,7 @@ def _on_volume(app: App, dbs: list["Found"]) -> Iterator[Diagnostic]:
         elif placed.kind == "no-mounts":
             where = f"at {placed.path}" if placed.path else f"at the relative path `{db.relative}`"
             yield NOT_ON_VOLUME.diagnostic(
-                doc, span, fixable=fixable,
+                doc, span,
                 message=f"{label(db)} puts the SQLite database {where}, but {_config_name(app)} has no `[mounts]`: "
                 "every deploy and every restart loses the data",
                 hint='add a volume (`[[mounts]]` with `source = "data"` and `destination = "/data"`) and '
@@ -468,7 +477,7 @@ def _on_volume(app: App, dbs: list["Found"]) -> Iterator[Diagnostic]:
             )
         elif placed.kind == "elsewhere":
             yield NOT_ON_VOLUME.diagnostic(
-                doc, span, fixable=fixable,
+                doc, span,
                 message=f"{label(db)} puts the SQLite database at {placed.path}, which is not under the mount "
                 f"destination{'s' if len(dests) > 1 else ''} {', '.join(dests)}: every deploy and every restart "
                 "loses the data",
@@ -492,7 +501,7 @@ def _partial(app: App, db: "Found", placed: Placement) -> Iterator[Diagnostic]:
         else:
             doc, span = db.declared.doc, db.declared.span
         yield NOT_ON_VOLUME.diagnostic(
-            doc, span, fixable=False,
+            doc, span,
             message=f"process group `{group}` runs the app, which opens {label(db)} at {placed.path} (declared at "
             f"{db.declared}), but only {holders} mount{'s' if ',' not in holders else ''} the volume holding it: "
             f"`{group}`'s Machines write a throw-away copy that every restart loses, and never see the other "

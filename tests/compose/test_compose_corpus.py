@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from flyconf.diagnostics import Diagnostic
-from flyconf.inspect import inspect_paths
+from flyconf.inspection import inspect_paths
 from flyconf.lint import run
 from tests.conftest import CORPUS, needs_shared
 

@@ -323,10 +323,11 @@ class Machine:
         return env
 
     def start(self, server: list[str] | None = None, *, mount: bool = True, env: dict[str, str] | None = None,
-              args: list[str] | None = None, prefix: list[str] | None = None) -> subprocess.Popen:
+              args: list[str] | None = None, prefix: list[str] | None = None,
+              mount_dir: Path | None = None) -> subprocess.Popen:
         """Start the script as the Machine would: `fly-entrypoint SERVER...`.
 
-        With mount=True the volume is a real mount point where namespaces are
+        With mount=True the volume (or ``mount_dir``) is a real mount point where namespaces are
         permitted, else FLYCONF_ALLOW_UNMOUNTED=1 stands in for it.
         """
         extra = dict(env or {})
@@ -337,7 +338,7 @@ class Machine:
             argv = [*prefix, *argv]
         if mount:
             if bind_mount_problem() is None:
-                argv = mounted_prefix(self.vol) + argv
+                argv = mounted_prefix(mount_dir or self.vol) + argv
                 self.really_mounted = True
             else:
                 extra.setdefault("FLYCONF_ALLOW_UNMOUNTED", "1")
@@ -788,7 +789,8 @@ def test_hostile_database_path_stays_literal(tmp_path, shell):
         assert m.rows(hostile) == 2
         assert m.server_info()["database_env"] == str(hostile)
         (d,) = backup_dirs(m)
-        assert (d / hostile.name).is_file()
+        # Backups keep each database's path under the volume (the `/` in `$(touch /tmp/...)` makes directories).
+        assert (d / hostile.relative_to(m.vol)).is_file()
     finally:
         m.close()
 
@@ -973,7 +975,12 @@ VARIANTS = {
     "everything": dict(volume="/data", database="/data/db/app.sqlite3", migrate="npx prisma migrate deploy",
                        groups=("app", "web"), run_as="app", timeout=None, lock_timeout=10, backups=3, preset="prisma"),
     "no-database": dict(volume="/mnt/vol", database=None, migrate="/app/bin/migrate", run_as="nobody"),
+    "rails-8": dict(volume="/rails/storage", database="/rails/storage/production.sqlite3",
+                    other_databases=("/rails/storage/production_cache.sqlite3", "/rails/storage/production_queue.sqlite3",
+                                     "/rails/storage/production_cable.sqlite3"),
+                    migrate="./bin/rails db:prepare", run_as="rails", server_drops_privileges=True, backups=2),
     "hostile": dict(volume="/da'ta $x", database="/da'ta $x/my db;$(touch /tmp/pwned)`id`\\.sqlite3",
+                    other_databases=("/da'ta $x/`id` $(id)/c.db",),
                     migrate="echo 'a' \"$B\" `c` $(d) \\ ; exit 0", groups=("a-b", "c_d"), backups=1),
 }
 
@@ -1022,12 +1029,13 @@ def test_values_are_quoted_for_the_shell():
     text = render_entrypoint(EntrypointOptions(**VARIANTS["hostile"]))
     r = subprocess.run(
         ["sh", "-c", text.split("# ---- Helpers", 1)[0].split("set -eu", 1)[1]
-         + '\nprintf "%s\\n" "$FLYCONF_VOLUME" "$FLYCONF_DATABASE" "$FLYCONF_MIGRATE"'],
-        capture_output=True, text=True,
+         + '\nprintf "%s\\n" "$FLYCONF_VOLUME" "$FLYCONF_DATABASE" "$FLYCONF_MIGRATE" "$FLYCONF_DATABASES"'],
+        capture_output=True, text=True, env={"PATH": os.environ["PATH"]},
     )
     assert r.returncode == 0, r.stderr
     v = VARIANTS["hostile"]
-    assert r.stdout.split("\n")[:3] == [v["volume"], v["database"], v["migrate"]]
+    assert r.stdout.split("\n")[:4] == [v["volume"], v["database"], v["migrate"],
+                                        ":".join([v["database"], *v["other_databases"]])]
 
 
 # ---------------------------------------------------------------------------
@@ -1087,9 +1095,10 @@ def test_bad_options_raise_value_error(change):
 
 
 def test_paths_are_normalised():
-    text = render_entrypoint(EntrypointOptions(volume="//data//", database="/data//x.db", migrate="true"))
-    assert "\nexport FLYCONF_VOLUME='/data'\n" in text
-    assert "\nexport FLYCONF_DATABASE='/data/x.db'\n" in text
+    text = render_entrypoint(EntrypointOptions(volume="//data//", database="/data//x.db", migrate="true",
+                                               other_databases=("/data/db//y.db",)))
+    assert "\nflyconf_default_volume='/data'\n" in text
+    assert "\nflyconf_default_databases='/data/x.db:/data/db/y.db'\n" in text
 
 
 @settings(max_examples=60, deadline=None)
@@ -1115,3 +1124,180 @@ def test_shquote_refuses_what_a_shell_cannot_hold():
     assert shquote(None) == "''"
     assert shquote(300) == "'300'"
     assert shquote("it's") == "'it'\\''s'"
+
+
+# ---------------------------------------------------------------------------
+# Settings from the environment (several fly.toml files share one wrapper),
+# and several databases
+
+MIGRATE_EVERY_DB = r"""#!/bin/sh
+# Test migration: adds a row to every database of FLYCONF_DATABASES.
+set -eu
+echo "start $$ $FLYCONF_DATABASE" >>"$FLYCONF_TEST_STATE/migrations"
+rest=$FLYCONF_DATABASES
+while [ -n "$rest" ]; do
+    db=${rest%%:*}
+    case $rest in *:*) rest=${rest#*:} ;; *) rest= ;; esac
+    "$SQLITE3" "$db" 'CREATE TABLE IF NOT EXISTS boots (n INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT); INSERT INTO boots (at) VALUES (datetime());'
+done
+echo "end $$" >>"$FLYCONF_TEST_STATE/migrations"
+"""
+
+
+def test_the_environment_overrides_the_written_settings(machine):
+    machine.write_script(groups=("app",))
+    staging = machine.root / "staging vol"
+    staging.mkdir()
+    db = staging / "db" / "staging.sqlite3"
+    env = {"FLYCONF_VOLUME": str(staging), "FLYCONF_DATABASE": str(db), "FLYCONF_MIGRATE_GROUPS": "web, worker",
+           "FLY_PROCESS_GROUP": "worker"}
+    result = machine.run(env=env, mount_dir=staging)
+    assert result.returncode == 0, result.stderr
+    assert machine.rows(db) == 1
+    assert not machine.db.exists(), "the written default database must not be touched"
+    info = machine.server_info()
+    assert info["database_env"] == str(db) and info["rows"] == 1
+    # The written group list no longer applies: `app` is not in FLYCONF_MIGRATE_GROUPS.
+    skipped = machine.run(machine.server("exit", 7), mount=False, env={**env, "FLY_PROCESS_GROUP": "app"})
+    assert skipped.returncode == 7, skipped.stderr
+    assert "not in FLYCONF_MIGRATE_GROUPS (web, worker)" in skipped.stderr
+    assert len(machine.migrations()) == 2
+    # "*": every group migrates.
+    every = machine.run(env={**env, "FLYCONF_MIGRATE_GROUPS": "*", "FLY_PROCESS_GROUP": "anything"},
+                        mount_dir=staging)
+    assert every.returncode == 0, every.stderr
+    assert machine.rows(db) == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [({"FLYCONF_VOLUME": "data"}, "FLYCONF_VOLUME must be an absolute path"),
+     ({"FLYCONF_VOLUME": "///"}, "must not be / itself"),
+     ({"FLYCONF_DATABASE": "/elsewhere/app.db"}, "is not on the volume"),
+     ({"FLYCONF_DATABASES": "{vol}/a.db:/etc/b.db"}, "'/etc/b.db' is not on the volume"),
+     ({"FLYCONF_DATABASE": "{vol}/../etc/passwd"}, "must not contain . or .. components"),
+     ({"FLYCONF_DATABASE": "{vol}/"}, "is not on the volume")],
+    ids=["relative-volume", "root-volume", "database-elsewhere", "one-of-the-list-elsewhere", "dot-dot",
+         "the-volume-itself"],
+)
+def test_unusable_settings_from_the_environment_exit_65(machine, env, message):
+    machine.write_script()
+    env = {k: v.replace("{vol}", str(machine.vol)) for k, v in env.items()}
+    result = machine.run(mount=False, env={**env, "FLYCONF_ALLOW_UNMOUNTED": "1"})
+    assert result.returncode == 65, result.stderr
+    assert 65 in EXIT_CODES
+    assert message in result.stderr
+    assert machine.migrations() == [] and machine.server_info() is None
+
+
+def test_several_databases_get_their_directories_and_backups(machine):
+    machine.migrate_sh.write_text(MIGRATE_EVERY_DB)
+    cache = machine.vol / "cache" / "production_cache.sqlite3"
+    queue = machine.vol / "queue dir" / "production_queue.sqlite3"
+    machine.write_script(other_databases=(str(cache), str(queue)), backups=2)
+    make_db(machine.db, 1)
+    first = machine.run()
+    assert first.returncode == 0, first.stderr
+    assert f"no database at {cache} yet: nothing to back up" in first.stderr
+    assert [machine.rows(db) for db in (machine.db, cache, queue)] == [2, 1, 1]
+    (d,) = backup_dirs(machine)
+    assert sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file()) == [machine.db.name]
+    second = machine.run()
+    assert second.returncode == 0, second.stderr
+    assert [machine.rows(db) for db in (machine.db, cache, queue)] == [3, 2, 2]
+    newest = backup_dirs(machine)[-1]
+    # Each database keeps its path under the volume: two files of the same name cannot collide.
+    assert sorted(str(p.relative_to(newest)) for p in newest.rglob("*") if p.is_file()) == [
+        machine.db.name, "cache/production_cache.sqlite3", "queue dir/production_queue.sqlite3"]
+    assert machine.rows(newest / "queue dir" / "production_queue.sqlite3") == 1
+    assert machine.server_info()["database_env"] == str(machine.db)
+
+
+def test_hostile_paths_in_the_database_list_stay_literal(tmp_path, shell):
+    pwned = tmp_path / "pwned"
+    m = Machine(tmp_path, shell)
+    try:
+        m.migrate_sh.write_text(MIGRATE_EVERY_DB)
+        hostile = m.vol / f"it's `touch {pwned}` and $(touch {pwned})" / "cache $HOME.sqlite3"
+        m.write_script(other_databases=(str(hostile),), backups=1)
+        text = m.script.read_text()
+        assert f"flyconf_default_databases={shquote(str(m.db) + ':' + str(hostile))}\n" in text
+        for _ in range(2):
+            result = m.run()
+            assert result.returncode == 0, result.stderr
+        assert not pwned.exists(), "text in a path was executed"
+        assert m.rows(hostile) == 2
+        assert (backup_dirs(m)[-1] / hostile.relative_to(m.vol)).is_file()
+        # The same from the environment: values read at run time are never evaluated either.
+        from_env = m.vol / "env $(touch {0}) `touch {0}`".format(pwned) / "x.db"
+        result = m.run(env={"FLYCONF_DATABASES": f"{m.db}:{from_env}"})
+        assert result.returncode == 0, result.stderr
+        assert not pwned.exists()
+        assert m.rows(from_env) == 1
+    finally:
+        m.close()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [dict(other_databases=("/other/cache.db",)),
+     dict(other_databases="/data/cache.db"),
+     dict(database=None, other_databases=("/data/cache.db",)),
+     dict(database="/data/a:b.db"),
+     dict(other_databases=("/data/c:d.db",)),
+     dict(server_drops_privileges=True),
+     dict(run_as="app", server_drops_privileges="yes")],
+    ids=repr,
+)
+def test_bad_database_lists_and_privilege_options_raise_value_error(change):
+    with pytest.raises(ValueError) as excinfo:
+        render_entrypoint(EntrypointOptions(**{**GOOD, **change}))
+    assert str(excinfo.value)
+
+
+# ---------------------------------------------------------------------------
+# A root image whose own start command drops privileges (gosu, su-exec...)
+
+DROPPING_START = """#!/bin/sh
+# The app's own start script: started as root, it switches to the user itself.
+exec setpriv --reuid={uid} --regid={gid} --init-groups -- "$@"
+"""
+
+
+@pytest.mark.parametrize("server_drops", [True, False], ids=["server-drops-privileges", "wrapper-drops"])
+def test_root_image_whose_start_command_drops_privileges(shell, server_drops):
+    """Chown, then drop: the wrapper gives the volume to the user and migrates as the user. When the image's
+    own start command switches to the user, the wrapper must start it as root: a second switch, from the user,
+    fails (setgroups needs root), which is what a wrapper that dropped first would cause."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    if shell.name == "busybox-userland":
+        pytest.skip("BusyBox's setpriv cannot switch users")
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv is not installed")
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    m, server = _non_root_machine(shell)
+    try:
+        start = m.root / "docker-entrypoint"
+        start.write_text(DROPPING_START.format(uid=nobody.pw_uid, gid=nobody.pw_gid))
+        start.chmod(0o755)
+        m.vol.chmod(0o755)  # root's, as Fly makes it for a root image
+        m.write_script(run_as="nobody", server_drops_privileges=server_drops,
+                       migrate=f"sh {shlex.quote(str(m.migrate_sh))} && id -u >\"$FLYCONF_TEST_STATE/migrate-uid\"")
+        result = m.finish(m.start([str(start), "/bin/sh", str(server)], mount=False,
+                                  env={"FLYCONF_ALLOW_UNMOUNTED": "1"}))
+        assert m.vol.stat().st_uid == nobody.pw_uid, "the volume was not given to the user"
+        assert int((m.state / "migrate-uid").read_text()) == nobody.pw_uid
+        assert m.db.stat().st_uid == nobody.pw_uid
+        if server_drops:
+            assert result.returncode == 0, result.stderr
+            server_uid, _pid, rows = (m.state / "server.out").read_text().split()
+            assert (int(server_uid), int(rows)) == (nobody.pw_uid, 1)
+        else:
+            assert result.returncode != 0, "a second switch from the user was expected to fail"
+            assert not (m.state / "server.out").exists()
+    finally:
+        m.close()
+        shutil.rmtree(m.root, ignore_errors=True)
