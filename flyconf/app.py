@@ -473,7 +473,8 @@ class App:
         """Whether ``db`` lives on a volume for every group that opens it; the rules and `fix` share this."""
         groups = self.opening_groups(db)
         mounts = self.entries("mounts")
-        usable = [m for m in mounts if isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")]
+        usable = [m for m in mounts
+                  if isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")]
         litestream = self.litestream
         # Litestream restores its databases from object storage (today's behaviour: any database of an app
         # that runs Litestream, unless its litestream.yml lists others only); Marmot re-syncs from its peers.

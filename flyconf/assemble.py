@@ -110,7 +110,8 @@ def failure_diagnostic(failure: ReadFailure, shown: str, kind: str, text: str = 
     if failure.rule == "io-error":
         name = "io-error"
     else:
-        name = {FLYTOML: "toml-syntax", DOCKERFILE: "dockerfile-syntax", COMPOSE: "compose-syntax"}.get(kind, "io-error")
+        syntax = {FLYTOML: "toml-syntax", DOCKERFILE: "dockerfile-syntax", COMPOSE: "compose-syntax"}
+        name = syntax.get(kind, "io-error")
     rule = registry.get(name)
     assert rule is not None, name
     return rule.diagnostic(Document(display_path=shown, text=text), (failure.line, failure.column), failure.message,

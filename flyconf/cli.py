@@ -72,13 +72,14 @@ def build_parser() -> "argparse.ArgumentParser":
                            "else warning)")
     lint.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found")
     lint.add_argument("--select", type=_csv, metavar="RULES",
-                      help="only these rules: comma-separated codes, code prefixes or names (e.g. FC1,sqlite-not-on-volume)")
+                      help="only these rules: comma-separated codes, code prefixes or names "
+                           "(e.g. FC1,sqlite-not-on-volume)")
     lint.add_argument("--ignore", type=_csv, metavar="RULES", default=[],
                       help="skip these rules: comma-separated codes, code prefixes or names")
     lint.add_argument("--stdin-filename", metavar="NAME", default=None,
-                      help="read standard input as the file NAME (also without '-'): NAME is reported and picks the file's "
-                           "kind, and when NAME's directory exists the files beside it (its Dockerfile, scripts, "
-                           "app configuration) take part, as for the file on disk")
+                      help="read standard input as the file NAME (also without '-'): NAME is reported and picks the "
+                           "file's kind, and when NAME's directory exists the files beside it (its Dockerfile, "
+                           "scripts, app configuration) take part, as for the file on disk")
     lint.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="colour the text output (default: auto: on a terminal, unless NO_COLOR is set)")
     lint.add_argument("--statistics", action="store_true", help="print a count per rule instead of the findings")
@@ -116,7 +117,8 @@ def build_parser() -> "argparse.ArgumentParser":
                                      "findings left that fix cannot fix, 2 usage or internal error.")
     fix.add_argument("paths", nargs="*", metavar="PATH", help="fly.toml files or directories (default: .)")
     fix.add_argument("--diff", action="store_true",
-                     help="show the changes as a patch (`git apply` takes it) and write nothing; exit 1 if there are any")
+                     help="show the changes as a patch (`git apply` takes it) and write nothing; "
+                          "exit 1 if there are any")
     fix.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
 
     gen = sub.add_parser("generate", help="generate the start-up wrapper, or wire it into a Dockerfile",
@@ -278,7 +280,8 @@ def _lint_configured(args: "argparse.Namespace") -> int:
         color = args.color == "always" or (
             args.color == "auto" and not os.environ.get("NO_COLOR") and args.output is None and sys.stdout.isatty()
         )
-        text = render(args.format, report.diagnostics, sources=sources, color=color and args.format in ("text", "concise"),
+        text = render(args.format, report.diagnostics, sources=sources,
+                      color=color and args.format in ("text", "concise"),
                       files=len(report.files))
     if args.output:
         from flyconf.fileio import write_atomic

@@ -223,7 +223,8 @@ def _migrations(app: "App") -> list[dict[str, Any]]:
     if df is not None:
         for ins in df.instructions:
             if ins.cmd == "RUN":
-                add("build", " ".join(ins.value) if ins.json else ins.shell_text, Location(df, df.instruction_span(ins)))
+                command = " ".join(ins.value) if ins.json else ins.shell_text
+                add("build", command, Location(df, df.instruction_span(ins)))
     for start in app.context.start_commands():
         add(f"start-up ({start.group})", " ".join(start.argv), start.at)
     for script in app.scripts:

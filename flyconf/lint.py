@@ -104,7 +104,7 @@ def configuration(
     if config is True:
         return Configuration(discover=True, overrides=overrides)
     if config is not False:
-        return Configuration(file=config, overrides=overrides)  # type: ignore[arg-type]
+        return Configuration(file=config, overrides=overrides)
     return Configuration(settings=settings, overrides=overrides)
 
 

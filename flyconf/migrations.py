@@ -51,7 +51,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("atlas", re.compile(r"\batlas\s+migrate\s+apply\b")),
     # A package script or file named like a migration: `npm run migrate`, `yarn db:migrate`,
     # `node migrate.js`, `python migrate.py`, `./scripts/migrate.sh`, `bun run migrate:prod`.
-    ("custom", re.compile(r"(?:^|[\s/:'\"=_-])(?:db[:_-])?migrat(?:e|ions?)(?:[:_-][\w:-]+)?(?:\.(?:js|mjs|cjs|ts|py|rb|sh|php|exs))?\b")),
+    ("custom", re.compile(r"(?:^|[\s/:'\"=_-])(?:db[:_-])?migrat(?:e|ions?)(?:[:_-][\w:-]+)?"
+                          r"(?:\.(?:js|mjs|cjs|ts|py|rb|sh|php|exs))?\b")),
 ]
 
 # A Rails task run by `bin/rails X` or `rake X` that is not one of Rails' own db: tasks.

@@ -264,7 +264,7 @@ def test_text_and_concise_show_the_severity(tmp_path: Path, capsys):
         main(["lint", "--format", fmt, "--color", "never", str(tmp_path / "fly.toml")])
         heads = [line.split(os.sep)[-1] for line in capsys.readouterr().out.splitlines() if ": FC" in line]
         assert len(heads) == len(expected), heads
-        for head, start in zip(heads, expected):
+        for head, start in zip(heads, expected, strict=True):
             assert head.startswith(start), (fmt, head)
 
 

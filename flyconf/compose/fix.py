@@ -100,7 +100,8 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace") -> ComposePlan:
                 taken.add(volume)
                 planned[directory] = volume
             mounted.add((service.name, directory))
-            edits.setdefault(doc.fs_path, []).append(_Edit(service.name, volume, directory, declare, (d.path, d.line, d.column, d.code)))
+            finding = (d.path, d.line, d.column, d.code)
+            edits.setdefault(doc.fs_path, []).append(_Edit(service.name, volume, directory, declare, finding))
             docs[doc.fs_path] = doc  # type: ignore[assignment]
     for path, items in edits.items():
         doc = docs[path]
@@ -166,7 +167,8 @@ def _image_files_in(sa: "ServiceApp", directory: str) -> list[str]:
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not os.path.islink(os.path.join(dirpath, d)))
+        dirnames[:] = sorted(d for d in dirnames
+                             if d not in _SKIP_DIRS and not os.path.islink(os.path.join(dirpath, d)))
         for name in sorted(filenames):
             visited += 1
             if visited > _DIR_WALK_LIMIT:
@@ -338,7 +340,7 @@ def _check_only_added(old: str, new: str) -> None:
     before = old.splitlines()
     after = new.splitlines()
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
-    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+    for tag, i1, _i2, _j1, _j2 in matcher.get_opcodes():
         if tag != "equal" and tag != "insert":
             changed = before[i1] if i1 < len(before) else ""
             raise EditRefused(f"the YAML editor would also rewrite line {i1 + 1} ({changed.strip()!r}); add the "

@@ -124,17 +124,20 @@ def render_text(projects: Iterable[dict[str, Any]]) -> list[str]:
             else:
                 built = f"image {s['image']}" if s["image"] else "no image"
             flags = ", read-only" if s["read_only"] else ""
-            lines.append(f"  service {s['name']}: {built}; working directory {s['working_dir'] or '(not known)'}{flags}")
+            workdir = s["working_dir"] or "(not known)"
+            lines.append(f"  service {s['name']}: {built}; working directory {workdir}{flags}")
             for m in s["mounts"]:
                 source = f"{m['source']} " if m["source"] else ""
                 via = f" ({m['from']})" if m["from"] else ""
                 lines.append(f"    mount: {m['type']} {source}at {m['target'] or '?'}{via}")
             for db in s["databases"]:
-                what = {"sqlite": "SQLite", "server": "not SQLite (a server database)", "unknown": "unknown"}[db["kind"]]
+                kinds = {"sqlite": "SQLite", "server": "not SQLite (a server database)", "unknown": "unknown"}
+                what = kinds[db["kind"]]
                 lines.append(f"    database {db['framework']} `{db['name']}`: {what}"
                              + (f" at {db['path']}" if db["path"] else ""))
                 at = db["declared"]
-                lines.append(f"      declared at {at['path']}:{at['line']}:{at['column']}" if at else "      declared ?")
+                where = f"{at['path']}:{at['line']}:{at['column']}" if at else "?"
+                lines.append(f"      declared at {where}")
                 if db["placement"]:
                     where = db["placement"]["verdict"]
                     if db["placement"]["mounts"]:

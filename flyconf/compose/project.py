@@ -24,7 +24,8 @@ from flyconf.sources.base import Document
 from flyconf.sources.compose import ComposeFile, YNode
 
 # Named volume, bind mount, anonymous volume, tmpfs, the image's own VOLUME (anonymous), or unknown.
-VOLUME, BIND, ANONYMOUS, TMPFS, IMAGE_VOLUME, UNKNOWN = "volume", "bind", "anonymous", "tmpfs", "image-volume", "unknown"
+VOLUME, BIND, ANONYMOUS, TMPFS = "volume", "bind", "anonymous", "tmpfs"
+IMAGE_VOLUME, UNKNOWN = "image-volume", "unknown"
 
 # Environment values that say a service runs in development, not production.
 _DEV_VALUES = frozenset({"development", "dev", "local", "test", "testing"})
@@ -166,7 +167,8 @@ class Service:
                 return f"{name}={entry.value}"
         for name in _DEBUG_VARIABLES:
             entry = self.env.get(name)
-            if entry is not None and entry.value is not None and entry.value.strip().lower() in ("1", "true", "yes", "on"):
+            truthy = ("1", "true", "yes", "on")
+            if entry is not None and entry.value is not None and entry.value.strip().lower() in truthy:
                 return f"{name}={entry.value}"
         target = self.build_target
         if target is not None and target.lower() in _DEV_VALUES:
@@ -605,7 +607,7 @@ class _Loader:
                                        raw=fmt is not None and fmt.text == "raw"):
                 s.env[line.name] = _env_line(line, doc, f"{rel} (env_file)")
         origin = f"{acc.key_at.doc.display_path} environment"
-        for name, (node, raw, listed) in acc.environment.items():
+        for name, (node, raw, _listed) in acc.environment.items():
             at = Location(node.doc, node.span)
             if raw is None:
                 # `- NAME` or `NAME:` with no value: Compose takes it from its own environment (and .env).
@@ -698,7 +700,7 @@ def _short_volume(spec: str, at: Location, base: Path | None) -> Mount:
     """The short syntax `[SOURCE:]TARGET[:MODE]` (Compose specification, services `volumes`)."""
     parts: list[str] = []
     buf = ""
-    for i, ch in enumerate(spec):
+    for ch in spec:
         if ch == ":" and not (len(buf) == 1 and buf.isalpha() and not parts):  # a Windows drive letter
             parts.append(buf)
             buf = ""

@@ -20,8 +20,8 @@ _SKIP_DIRS = frozenset({
     "bower_components", ".next", ".nuxt", ".svelte-kit", "dist", "build", "target", "tmp", "log", "coverage",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", "public", "priv/static", "storage",
 })
-_GLOB_LIMIT = 4000
-_ORIGINS = {"fly.toml": "fly.toml [env]", "Dockerfile": "Dockerfile ENV"}  # else as written (a Compose file)  # files visited per glob: a huge tree is not configuration
+_GLOB_LIMIT = 4000  # files visited per glob: a huge tree is not configuration
+_ORIGINS = {"fly.toml": "fly.toml [env]", "Dockerfile": "Dockerfile ENV"}  # else as written (a Compose file)
 
 
 def read_plain(path: Path) -> Document | None:

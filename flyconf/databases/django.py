@@ -414,8 +414,8 @@ def named_in(src: _Source) -> Named | None:
         if (isinstance(key, ast.Constant) and key.value == SETTINGS_VAR and isinstance(value, ast.Constant)
                 and isinstance(value.value, str) and value.value.strip()):
             at = src.loc(value)
-            return Named(value.value.strip(), at, Step(f"settings module `{value.value.strip()}` named in {src.rel}", at),
-                         src.rel)
+            module = value.value.strip()
+            return Named(module, at, Step(f"settings module `{module}` named in {src.rel}", at), src.rel)
     return None
 
 
@@ -530,8 +530,8 @@ def find_settings(ctx: Context) -> Settings | None:
         candidates = chosen
     named, root = candidates[0]
     if is_dev_module(named.module):
-        return Settings(None, tuple(roots), unknown=f"{SETTINGS_VAR} is not set in fly.toml [env] or the Dockerfile, and "
-                        f"the default {named.file} names, `{named.module}`, is a development module: production "
+        return Settings(None, tuple(roots), unknown=f"{SETTINGS_VAR} is not set in fly.toml [env] or the Dockerfile, "
+                        f"and the default {named.file} names, `{named.module}`, is a development module: production "
                         f"may set {SETTINGS_VAR} as a secret", declared=named.at)
     step_text = named.step.text + f" ({SETTINGS_VAR} is not set in fly.toml [env] or the Dockerfile)"
     named = replace(named, step=Step(step_text, named.at))
@@ -636,8 +636,8 @@ class _Interp:
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 if item.optional_vars is not None:
-                    self.store(item.optional_vars, _unknown("bound by a `with` statement", self.src.loc(item.optional_vars)),
-                               item.optional_vars)
+                    bound = _unknown("bound by a `with` statement", self.src.loc(item.optional_vars))
+                    self.store(item.optional_vars, bound, item.optional_vars)
             self.block(node.body)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             self.ns[node.name] = V(Ref(f"def:{node.name}"), self.src.loc(node))
@@ -758,7 +758,7 @@ class _Interp:
             items = value.value if value.known and isinstance(value.value, tuple) else None
             names = target.elts
             if items is not None and len(items) == len(names) and not any(isinstance(e, ast.Starred) for e in names):
-                for elt, item in zip(names, items):
+                for elt, item in zip(names, items, strict=False):
                     self.store(elt, item, elt)
             else:
                 for elt in names:
@@ -1097,7 +1097,7 @@ class _Interp:
             return V(tuple(items), at)
         if isinstance(node, ast.Dict):
             d: dict[Any, V] = {}
-            for k, v in zip(node.keys, node.values):
+            for k, v in zip(node.keys, node.values, strict=False):
                 if k is None:  # {**other}
                     other = self.ev(v)
                     if not (other.known and isinstance(other.value, dict)):
@@ -1292,7 +1292,7 @@ class _Interp:
         left = self.ev(node.left)
         parts = [left]
         result = True
-        for op, comp in zip(node.ops, node.comparators):
+        for op, comp in zip(node.ops, node.comparators, strict=False):
             right = self.ev(comp)
             parts.append(right)
             if isinstance(op, (ast.In, ast.NotIn)) and right.known and isinstance(right.value, Ref):
@@ -1314,7 +1314,8 @@ class _Interp:
                 bad = _first_unknown([left, right])
                 if bad is not None:
                     other = right if bad is left else left
-                    if isinstance(op, (ast.Is, ast.IsNot)) and bad.truthy is True and other.known and other.value is None:
+                    if (isinstance(op, (ast.Is, ast.IsNot)) and bad.truthy is True and other.known
+                            and other.value is None):
                         ok = isinstance(op, ast.IsNot)  # a variable Fly sets is not None
                     elif (bad.argv and isinstance(op, (ast.Eq, ast.NotEq)) and other.known
                           and isinstance(other.value, str) and "test" in other.value):
@@ -1929,8 +1930,8 @@ def _h_dj_config(it: _Interp, node: ast.Call, ref: Ref, at: Location) -> V:
     engine = _arg(it, node, 2, "engine")
     url = it.env_read(env_name, default, node, "dj_database_url.config", at)
     if url.secret and (not url.known or url.value is None) and url.variable and url.variable not in it.run.dotenv:
-        url = replace(url, value=UNSET, unknown=f"{url.variable} is not set in fly.toml [env] or the Dockerfile and may "
-                      "be set as a secret (without it dj_database_url.config() configures no database)")
+        url = replace(url, value=UNSET, unknown=f"{url.variable} is not set in fly.toml [env] or the Dockerfile and "
+                      "may be set as a secret (without it dj_database_url.config() configures no database)")
     elif url.known and url.value is None:
         return _known({}, at, url)
     return it.db_url(url, engine, at, "dj-database-url")
@@ -2048,7 +2049,8 @@ def _h_load_dotenv(it: _Interp, node: ast.Call, ref: Ref, at: Location) -> V:
 
 
 def _h_decouple(it: _Interp, node: ast.Call, ref: Ref, at: Location) -> V:
-    """python-decouple's `config("X", default=..., cast=...)`: os.environ, then .env / settings.ini, then the default."""
+    """python-decouple's `config("X", default=..., cast=...)`: os.environ, then .env / settings.ini, then the
+    default."""
     if not it.run.decouple:
         it.run.decouple = True
         it.dotenv(None, "python-decouple's config()", node)
@@ -2413,7 +2415,8 @@ def read(ctx: Context) -> Iterable[Found]:
     if databases is None:
         mention = _mention(run.read)
         if mention is not None:
-            yield Found(FRAMEWORK, READER, "default", UNKNOWN, mention, raw=_span_text(mention), chain=tuple(base_chain),
+            yield Found(FRAMEWORK, READER, "default", UNKNOWN, mention, raw=_span_text(mention),
+                        chain=tuple(base_chain),
                         unknown="DATABASES is set by code flyconf does not evaluate (not at the top of the settings)",
                         claims=tuple(dict.fromkeys(claims)))
         return
@@ -2444,7 +2447,8 @@ def _mention(sources: Sequence[_Source]) -> Location | None:
 def _unknown_found(alias: str, v: V, fallback: Location, base_chain: Sequence[Step], claims: tuple[str, ...],
                    why: str) -> Found:
     at = v.at or fallback
-    return Found(FRAMEWORK, READER, alias, UNKNOWN, at, raw=_span_text(at), chain=_dedupe(list(base_chain) + list(v.chain)),
+    return Found(FRAMEWORK, READER, alias, UNKNOWN, at, raw=_span_text(at),
+                 chain=_dedupe(list(base_chain) + list(v.chain)),
                  unknown=why, variable=v.variable, form=v.form if v.variable else "path",
                  claims=tuple(dict.fromkeys(claims + v.claims)))
 
@@ -2476,13 +2480,15 @@ def _found(ctx: Context, alias: str, value: V, fallback: Location, base_chain: S
                    f"SQLite is only the default")
             name = d.get("NAME")
             variable = name.variable if name is not None else engine.variable
-            return Found(FRAMEWORK, READER, alias, UNKNOWN, engine.at or alias_at, raw=_span_text(engine.at or alias_at),
+            where = engine.at or alias_at
+            return Found(FRAMEWORK, READER, alias, UNKNOWN, where, raw=_span_text(where),
                          chain=_dedupe(chain + tuple(engine.chain)), unknown=why, variable=variable,
                          form=name.form if name is not None and name.variable else "path",
                          claims=tuple(dict.fromkeys(claims + ((name.claims if name is not None else ())))))
     if kind == SERVER:
         at = engine.at or alias_at
-        return Found(FRAMEWORK, READER, alias, SERVER, at, raw=_span_text(at), chain=_dedupe(chain + tuple(engine.chain)),
+        return Found(FRAMEWORK, READER, alias, SERVER, at, raw=_span_text(at),
+                     chain=_dedupe(chain + tuple(engine.chain)),
                      claims=claims)
     name = d.get("NAME")
     if name is None:

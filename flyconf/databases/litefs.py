@@ -103,7 +103,8 @@ def _context_file(ctx: Context, image_path: str) -> str | None:
     return finder(image_path) if finder is not None else None
 
 
-def find_config(ctx: Context, name: str, guesses: tuple[str, ...], explicit: str | None) -> tuple[str | None, str | None, str]:
+def find_config(ctx: Context, name: str, guesses: tuple[str, ...],
+                explicit: str | None) -> tuple[str | None, str | None, str]:
     """(build-context path, image path, how it was found) of a tool's YAML configuration."""
     workdir = ctx.workdir or "/"
     candidates: list[tuple[str, str]] = []

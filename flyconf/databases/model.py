@@ -68,7 +68,8 @@ class Found:
     the framework's configuration. ``chain`` says how the value was reached, step by step.
     """
 
-    framework: str  # "rails", "django", "prisma", "phoenix", "laravel", "drizzle", "knex", "node", "go", "rust", "pocketbase", "env"
+    # "rails", "django", "prisma", "phoenix", "laravel", "drizzle", "knex", "node", "go", "rust", "pocketbase", "env"
+    framework: str
     reader: str  # the reader module that found it: "rails", "django", ...
     name: str  # the framework's name for it: "primary", "cache", "default", "MyApp.Repo", "db", or the variable
     kind: str  # SQLITE, SERVER or UNKNOWN
@@ -188,7 +189,8 @@ class Context(Protocol):
         """The RUN commands that build the image (the target stage and the stages it is FROM), in order."""
 
 
-def location(doc: Document, line: int, column: int, end_line: int | None = None, end_column: int | None = None) -> Location:
+def location(doc: Document, line: int, column: int, end_line: int | None = None,
+             end_column: int | None = None) -> Location:
     return Location(doc, Span(line, column, end_line if end_line is not None else line, end_column))
 
 

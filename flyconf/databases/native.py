@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import posixpath
 import re
-import tomllib
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
+import tomllib
+
 from flyconf.databases import urls
-from flyconf.sources import escapes
-from flyconf.sources.escapes import unescape as _unescape
 from flyconf.databases.model import SERVER, SQLITE, Context, Found, Step, offset_location, resolve
+from flyconf.sources import escapes
 from flyconf.sources.base import Document
+from flyconf.sources.escapes import unescape as _unescape
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,6 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator, Mapping
 
 from flyconf.databases import urls
-from flyconf.sources import escapes
-from flyconf.sources.escapes import unescape as _unescape
 from flyconf.databases.model import (
     SERVER,
     SQLITE,
@@ -43,7 +41,9 @@ from flyconf.databases.model import (
     offset_location,
     resolve,
 )
+from flyconf.sources import escapes
 from flyconf.sources.base import Document
+from flyconf.sources.escapes import unescape as _unescape
 
 # -- a small JavaScript / TypeScript tokenizer -------------------------------------------------------
 

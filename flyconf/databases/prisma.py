@@ -47,13 +47,13 @@ from flyconf.databases.node import (
     JStr,
     Module,
     Resolved,
-    unescape,
     dependencies,
     exported,
     get,
     package_json,
     read_module,
     resolve_string,
+    unescape,
 )
 from flyconf.sources.base import Document
 

@@ -37,7 +37,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
-from flyconf.sources.yamlnodes import compose
 from flyconf.databases.model import (
     SERVER,
     SQLITE,
@@ -50,6 +49,7 @@ from flyconf.databases.model import (
     offset_location,
 )
 from flyconf.sources.base import Document
+from flyconf.sources.yamlnodes import compose
 
 _CONFIG = "config/database.yml"
 
@@ -141,7 +141,7 @@ def mask_erb(text: str) -> Masked | None:
                 return None
             tags.append(ErbTag(j, end, code, body_start))
             filler = chr(_MARK0 + len(tags) - 1) + _PAD * (len(raw) - 1)
-            out.append("".join("\n" if c in "\r\n" else f for c, f in zip(raw, filler)))
+            out.append("".join("\n" if c in "\r\n" else f for c, f in zip(raw, filler, strict=False)))
         else:
             out.append("".join(c if c in "\r\n" else " " for c in raw))
             if kind != "#":

@@ -402,7 +402,8 @@ def _plan_wrapper(configs: list[_Config], movers: list[_Config], planned: _Plann
     planned.edits.extend(changes)
 
 
-def _wrapper_changes(configs: list[_Config], movers: list[_Config], render: bool) -> tuple[list[PlannedEdit], list[_User]]:
+def _wrapper_changes(configs: list[_Config], movers: list[_Config],
+                     render: bool) -> tuple[list[PlannedEdit], list[_User]]:
     """The wrapper and Dockerfile changes, and the fly.toml files that start through the wrapper.
 
     Raises PlanError when no wrapper can serve every fly.toml that would start through it.

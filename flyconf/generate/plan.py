@@ -137,7 +137,8 @@ def wrapper_settings(
         volume, groups = volume_for(app, db, remedy)
     elif app.has_flytoml:
         groups = tuple(g for g in app.groups if any(
-            isinstance(m.get("destination"), str) and posixpath.normpath(m.get("destination")) == posixpath.normpath(volume)
+            isinstance(m.get("destination"), str)
+            and posixpath.normpath(m.get("destination")) == posixpath.normpath(volume)
             for m in app.mounts_of(g)))
     if databases is not None:
         main, others = (databases[0] if databases else None), tuple(databases[1:])
@@ -254,7 +255,8 @@ def fix_database_location(app: App, doc: Any) -> list[tuple[Found, str]]:
         new_path = posixpath.join(dest, posixpath.basename(path))
         value = _new_db_value(db, new_path)
         set_env(doc, {db.variable: value}, indent=key_indent(app.flytoml.text) if app.flytoml is not None else 0)
-        was = f"was {db.raw!r}" if db.reader == "env" else f"{db.framework} database `{db.name}` was at {db.path or db.relative}"
+        where = db.path or db.relative
+        was = f"was {db.raw!r}" if db.reader == "env" else f"{db.framework} database `{db.name}` was at {where}"
         done.append((db, f"{added}[env] {db.variable} = {value!r} ({was}, not on a volume)"))
     return done
 

@@ -272,36 +272,34 @@ def _go_requires(text: str) -> set[str]:
 
 
 def _cargo_deps(text: str) -> set[str]:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10 (tomli is a dependency there)
+        import tomli as tomllib
     try:
-        import tomllib  # type: ignore[import-not-found]
-    except ModuleNotFoundError:  # Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            tomllib = None  # type: ignore[assignment]
-    if tomllib is not None:
-        try:
-            data = tomllib.loads(text)
-        except Exception:  # noqa: BLE001 - a broken Cargo.toml is simply "no deps"
-            data = None
-        if isinstance(data, dict):
-            names: set[str] = set()
+        data = tomllib.loads(text)
+    except Exception:  # noqa: BLE001 - a broken Cargo.toml is simply "no deps"
+        data = None
+    if isinstance(data, dict):
+        names: set[str] = set()
 
-            def take(table: object) -> None:
-                if isinstance(table, dict):
-                    for key in ("dependencies", "dev-dependencies", "build-dependencies"):
-                        section = table.get(key)
-                        if isinstance(section, dict):
-                            names.update(section)
+        def take(table: object) -> None:
+            if isinstance(table, dict):
+                for key in ("dependencies", "dev-dependencies", "build-dependencies"):
+                    section = table.get(key)
+                    if isinstance(section, dict):
+                        names.update(section)
 
-            take(data)
-            take(data.get("workspace"))
-            targets = data.get("target")
-            if isinstance(targets, dict):
-                for table in targets.values():
-                    take(table)
-            return names
-    # No TOML parser: a line that starts with the crate name and an "=".
+        take(data)
+        take(data.get("workspace"))
+        targets = data.get("target")
+        if isinstance(targets, dict):
+            for table in targets.values():
+                take(table)
+        return names
+    # A Cargo.toml TOML cannot read: a line that starts with the crate name and an "=".
     return set(re.findall(r"^\s*([A-Za-z0-9_-]+)\s*=", text, re.MULTILINE))
 
 
@@ -378,7 +376,8 @@ def detect_preset(app_dir: Path) -> tuple[Preset, str] | None:
     gomod = _read(app_dir / "go.mod")
     if gomod is not None:
         mods = _go_requires(gomod)
-        for prefix, name in (("github.com/golang-migrate/migrate", "golang-migrate"), ("github.com/pressly/goose", "goose")):
+        tools = (("github.com/golang-migrate/migrate", "golang-migrate"), ("github.com/pressly/goose", "goose"))
+        for prefix, name in tools:
             for mod in sorted(mods):
                 if mod == prefix or mod.startswith(prefix + "/"):
                     return PRESETS[name], f"go.mod requires {mod}"

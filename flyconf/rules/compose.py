@@ -353,16 +353,17 @@ def sqlite_verdicts(unit: "ComposeUnit") -> Iterator[Verdict]:
                   else f"the image's `VOLUME {mount.target}` ({mount.at}), an anonymous volume" if mount is not None
                   else "an anonymous volume")
             yield Verdict(sa, db, placed, COMPOSE_ANONYMOUS, where,
-                          f"service `{service.name}`: {what if where == at else what_elsewhere}, on {by}: `docker compose down` then `up` mounts a new, "
-                          "empty volume, and the database starts over",
+                          f"service `{service.name}`: {what if where == at else what_elsewhere}, on {by}: "
+                          "`docker compose down` then `up` mounts a new, empty volume, and the database starts over",
                           f"name the volume: `- data:{mount.target if mount else directory}` and `data:` under "
                           "top-level `volumes`")
         elif kind == "tmpfs":
             mount = placed.mount
             where = mount.at if mount is not None and service.defines(mount.at) else at
             yield Verdict(sa, db, placed, COMPOSE_TMPFS, where,
-                          f"service `{service.name}`: {what if where == at else what_elsewhere}, on the tmpfs at {mount.target if mount else '?'}: it is "
-                          "kept in memory and lost whenever the container stops",
+                          f"service `{service.name}`: {what if where == at else what_elsewhere}, on the tmpfs at "
+                          f"{mount.target if mount else '?'}: it is kept in memory and lost whenever the container "
+                          "stops",
                           "use a named volume for the database's directory instead of tmpfs")
 
 

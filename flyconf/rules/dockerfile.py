@@ -7,7 +7,7 @@ import re
 from typing import Any, Iterator
 
 from flyconf.app import App, is_under
-from flyconf.diagnostics import Diagnostic, Severity, Span
+from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.migrations import migration_in
 from flyconf.registry import check, declare
 from flyconf.sources.dockerfile import KNOWN_INSTRUCTIONS as _KNOWN
@@ -473,7 +473,8 @@ def _build_time_migration(app: App) -> Iterator[Diagnostic]:
         yield BUILD_TIME_MIGRATION.diagnostic(
             df, where,
             f"RUN migrates the SQLite database at build time ({migration.tool}: `{migration.text}`{via}): the file is "
-            "created inside the image, the volume mounted at run time hides it, and the real database is never migrated",
+            "created inside the image, the volume mounted at run time hides it, and the real database is never "
+            "migrated",
             hint="remove this step and migrate at start-up on every Machine (`flyconf generate entrypoint`)",
         )
 

@@ -36,6 +36,7 @@ from flyconf.sources.script import (
     Word,
 )
 
+
 @dataclass(frozen=True)
 class Condition:
     """One condition on the path to a command: ``nodes`` must evaluate to ``expected``, or (for a
@@ -90,7 +91,7 @@ def _render(node: Node) -> str:
         return ("! " if node.negated else "") + " | ".join(_render(n) for n in node.items)
     if isinstance(node, AndOr):
         out = _render(node.items[0])
-        for op, item in zip(node.ops, node.items[1:]):
+        for op, item in zip(node.ops, node.items[1:], strict=False):
             out += f" {op} {_render(item)}"
         return out
     return "…"
@@ -324,7 +325,7 @@ class Evaluator:
 
     def _andor(self, items: list[Node], ops: list[str]) -> bool | None:
         status = self._node(items[0])
-        for op, item in zip(ops, items[1:]):
+        for op, item in zip(ops, items[1:], strict=False):
             if op == "&&":
                 if status is False:
                     continue
@@ -418,8 +419,10 @@ def _grep(cmd: ShellCommand, args: list[str], text: str) -> bool | None:
     return not found if "v" in flags else found
 
 
-_INT_OPS: dict[str, Callable[[int, int], bool]] = {"-eq": lambda a, b: a == b, "-ne": lambda a, b: a != b, "-gt": lambda a, b: a > b,
-            "-ge": lambda a, b: a >= b, "-lt": lambda a, b: a < b, "-le": lambda a, b: a <= b}
+_INT_OPS: dict[str, Callable[[int, int], bool]] = {
+    "-eq": lambda a, b: a == b, "-ne": lambda a, b: a != b, "-gt": lambda a, b: a > b,
+    "-ge": lambda a, b: a >= b, "-lt": lambda a, b: a < b, "-le": lambda a, b: a <= b,
+}
 
 
 def _test(ev: Evaluator, cmd: ShellCommand) -> bool | None:

@@ -94,7 +94,8 @@ MULTIPLE_MOUNTS = declare(
     validation.go `validateMounts`); otherwise the platform rejects the deploy
     with "invalid config.mounts, only 1 volume supported" (superfly/flyctl#2625).
     """,
-    bad='[[mounts]]\nsource = "data"\ndestination = "/data"\n\n[[mounts]]\nsource = "uploads"\ndestination = "/uploads"\n',
+    bad=('[[mounts]]\nsource = "data"\ndestination = "/data"\n\n'
+         '[[mounts]]\nsource = "uploads"\ndestination = "/uploads"\n'),
     good='[[mounts]]\nsource = "data"\ndestination = "/data"\n# keep uploads under /data/uploads\n',
     family="mounts",
 )
@@ -212,7 +213,8 @@ def _destination(app: App, mount: Entry) -> Iterator[Diagnostic]:
     if norm in _RESERVED_EXACT or any(norm.startswith(t + "/") for t in _RESERVED_TREES):
         what = "the root of the file system" if norm == "/" else f"the system directory `{norm}`"
         yield DEST_RESERVED.diagnostic(
-            doc, where, f"mount destination `{dest}` is {what}: the volume would hide what the image or kernel put there",
+            doc, where,
+            f"mount destination `{dest}` is {what}: the volume would hide what the image or kernel put there",
             hint='mount the volume on a directory of its own, such as "/data"',
             severity=None if norm == "/" else Severity.WARNING,  # only "/" is forbidden by the docs
         )

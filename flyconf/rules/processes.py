@@ -25,8 +25,10 @@ UNKNOWN_GROUP = declare(
     (processgroups.go `Flatten`), so a typo leaves the group without its
     check, VM size or file.
     """,
-    bad='[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[vm]]\nsize = "performance-2x"\nprocesses = ["wroker"]\n',
-    good='[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n[[vm]]\nsize = "performance-2x"\nprocesses = ["worker"]\n',
+    bad=('[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n'
+         '[[vm]]\nsize = "performance-2x"\nprocesses = ["wroker"]\n'),
+    good=('[processes]\nweb = "bin/web"\nworker = "bin/worker"\n\n'
+          '[[vm]]\nsize = "performance-2x"\nprocesses = ["worker"]\n'),
     family="processes",
 )
 
@@ -141,7 +143,8 @@ def check_process_groups(app: App) -> Iterator[Diagnostic]:
                     yield DEFAULT_GROUP_ONLY.diagnostic(
                         doc, doc.key_span(entry.path),
                         f"{entry.label} has no `processes`, so it applies only to the default group "
-                        f"`{app.default_group}`, not to " + ", ".join(f"`{g}`" for g in defined if g != app.default_group),
+                        f"`{app.default_group}`, not to "
+                        + ", ".join(f"`{g}`" for g in defined if g != app.default_group),
                         hint=f'say so explicitly: `processes = ["{app.default_group}"]`',
                     )
     yield from _commands(app)

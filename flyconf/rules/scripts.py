@@ -929,7 +929,8 @@ def _gate_diagnostic(doc: Document, span: Span, gate: _Gate, migration: str) -> 
     return MIGRATION_SKIPPED.diagnostic(doc, span, message, hint=f'quote the variable: `-n "{var}"`')
 
 
-def _skipped_diagnostic(doc: Document, span: Span, cond: object, migration: str, failing: list[Invocation]) -> Diagnostic:
+def _skipped_diagnostic(doc: Document, span: Span, cond: object, migration: str,
+                        failing: list[Invocation]) -> Diagnostic:
     test = _short(cond.text(), 70)  # type: ignore[attr-defined]
     first = failing[0]
     args = " ".join(first.args) if first.args else "no arguments"

@@ -33,8 +33,8 @@ _SECRET_WORDS = re.compile(
     r"SECRET_KEY_BASE|CLIENT_SECRET|AUTH_KEY|MASTER_KEY|SIGNING_KEY|ENCRYPTION_KEY|WEBHOOK_SECRET|DSN_SECRET|CREDENTIALS)$",
     re.I,
 )
-_PUBLIC_NAMES = re.compile(r"(PUBLIC|PUBLISHABLE|NEXT_PUBLIC_|VITE_|REACT_APP_|_ID$|_URL_PATH|_FILE$|_PATH$|_TTL|_EXPIR|"
-                           r"_LENGTH|_HEADER|_NAME$|_PREFIX|_ENABLED|_ISSUER|_AUDIENCE|_ALGORITHM)", re.I)
+_PUBLIC_NAMES = re.compile(r"(PUBLIC|PUBLISHABLE|NEXT_PUBLIC_|VITE_|REACT_APP_|_ID$|_URL_PATH|_FILE$|_PATH$|_TTL|"
+                           r"_EXPIR|_LENGTH|_HEADER|_NAME$|_PREFIX|_ENABLED|_ISSUER|_AUDIENCE|_ALGORITHM)", re.I)
 _PLACEHOLDER = re.compile(
     r"^(|x+|\*+|\.+|-+|changeme|change[-_ ]?me|todo|tbd|none|null|nil|false|true|dummy|example|sample|test|"
     r"placeholder|secret|password|token|your[-_ ].*|<.*>|\$\{.*\}|\$[A-Z_][A-Z0-9_]*|%\(.*\)s|\{\{.*\}\}|"
@@ -88,7 +88,8 @@ def check_secrets(app: App) -> Iterator[Diagnostic]:
             continue
         if not _SECRET_WORDS.search(var.name) or _PUBLIC_NAMES.search(var.name):
             continue
-        if _PLACEHOLDER.match(value) or _placeholder_words(value) or len(value) < 8 or value.startswith(("/", "./", "file:")):
+        if (_PLACEHOLDER.match(value) or _placeholder_words(value) or len(value) < 8
+                or value.startswith(("/", "./", "file:"))):
             continue  # a placeholder, a flag or a path to a mounted secret file, not the secret itself
         yield SECRET_IN_ENV.diagnostic(
             doc, doc.value_span(var.path),

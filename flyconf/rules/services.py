@@ -42,7 +42,8 @@ DUPLICATE_PORT = declare(
     services with the same internal port and protocol for the same Machines
     make the deploy fail with an unexplained error (superfly/flyctl#1635).
     """,
-    bad="[http_service]\ninternal_port = 8080\n\n[[services]]\ninternal_port = 8080\n\n[[services.ports]]\nport = 443\n",
+    bad=("[http_service]\ninternal_port = 8080\n\n"
+         "[[services]]\ninternal_port = 8080\n\n[[services.ports]]\nport = 443\n"),
     good="[http_service]\ninternal_port = 8080\n",
     family="services",
 )
@@ -180,7 +181,8 @@ AUTOSTART_UDP = declare(
     traffic may then never start again for UDP clients. flyctl does not check
     this, and the evidence is a report rather than code, so this is a warning.
     """,
-    bad='[[services]]\nprotocol = "udp"\ninternal_port = 5353\nauto_stop_machines = "stop"\nauto_start_machines = true\n',
+    bad=('[[services]]\nprotocol = "udp"\ninternal_port = 5353\n'
+         'auto_stop_machines = "stop"\nauto_start_machines = true\n'),
     good='[[services]]\nprotocol = "udp"\ninternal_port = 5353\nauto_stop_machines = "off"\nmin_machines_running = 1\n',
     family="services",
 )
@@ -250,7 +252,8 @@ def check_durations(app: App) -> Iterator[Diagnostic]:
                     doc, doc.value_span(d.path),
                     f"`{name} = {d.value}` has no unit, so flyctl reads it as milliseconds ({format_duration(seconds)})"
                     f", {consequence}",
-                    hint=f'write the duration with its unit, such as `{name} = "{"10s" if name == "interval" else "5s"}"`',
+                    hint=f'write the duration with its unit, such as '
+                         f'`{name} = "{"10s" if name == "interval" else "5s"}"`',
                     severity=Severity.ERROR,
                 )
                 continue
@@ -441,7 +444,8 @@ def _duplicates(app: App, publics: list[_Public], internals: list[tuple[int, str
                 continue
             if earlier.path == later.path:
                 continue
-            clash = clashes.setdefault((earlier.owner, later.owner), {"ports": [], "path": later.path, "internal": None})
+            clash = clashes.setdefault((earlier.owner, later.owner),
+                                       {"ports": [], "path": later.path, "internal": None})
             shown = str(later.low) if later.low == later.high else f"{later.low}-{later.high}"
             if shown not in clash["ports"]:
                 clash["ports"].append(shown)

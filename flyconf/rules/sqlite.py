@@ -12,7 +12,7 @@ import posixpath
 from typing import TYPE_CHECKING, Iterator
 
 from flyconf.app import App, Placement
-from flyconf.diagnostics import Diagnostic, Severity
+from flyconf.diagnostics import Diagnostic
 from flyconf.registry import check, declare
 from flyconf.sources.base import Document
 
@@ -428,7 +428,8 @@ def _release(app: App, dbs: list["Found"]) -> Iterator[Diagnostic]:
             f"at {db.declared}: the real database is never migrated",
             hint="remove it here and migrate at start-up on every Machine: `flyconf generate entrypoint` writes the "
                  "wrapper and `flyconf generate dockerfile` makes the image start through it"
-                 + ("; with LiteFS, run the migration in litefs.yml `exec` with `if-candidate: true`" if litefs else ""),
+                 + ("; with LiteFS, run the migration in litefs.yml `exec` with `if-candidate: true`"
+                    if litefs else ""),
         )
 
 
@@ -569,7 +570,8 @@ def _litefs(app: App) -> Iterator[Diagnostic]:
     if litefs.data_dir and app.has_flytoml:
         runners = litefs.groups or app.app_groups
         missing = [g for g in runners if app.mount_containing(litefs.data_dir, [g]) is None]
-        usable = [m for m in mounts if isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")]
+        usable = [m for m in mounts
+                  if isinstance(m.get("destination"), str) and m.get("destination", "").startswith("/")]
         if missing and (usable or not mounts):
             at = litefs.data_at
             where = (at.doc, at.span) if at is not None else (doc, (1, 1))
@@ -597,7 +599,8 @@ def _litefs(app: App) -> Iterator[Diagnostic]:
                     db.declared.doc, db.declared.span,
                     f"{label(db)} is at {db.path}, inside LiteFS's data directory {litefs.data_dir} ({name}): "
                     f"LiteFS replicates only what goes through its FUSE directory {litefs.fuse_dir}",
-                    hint=f"open it under {litefs.fuse_dir}, e.g. {posixpath.join(litefs.fuse_dir, posixpath.basename(db.path))}",
+                    hint=f"open it under {litefs.fuse_dir}, e.g. "
+                         f"{posixpath.join(litefs.fuse_dir, posixpath.basename(db.path))}",
                 )
     # A migration in `exec` without `if-candidate: true`.
     for command in litefs.exec:
@@ -609,7 +612,8 @@ def _litefs(app: App) -> Iterator[Diagnostic]:
         via = f", {migration.via}" if migration.via else ""
         yield LITEFS_MIGRATION_REPLICAS.diagnostic(
             command.at.doc, command.at.span,
-            f"`{command.cmd}` migrates ({migration.tool}: `{migration.text}`{via}) on every LiteFS node, replicas included, which refuse writes:"
+            f"`{command.cmd}` migrates ({migration.tool}: `{migration.text}`{via}) on every LiteFS node, replicas "
+            "included, which refuse writes:"
             " without `if-candidate: true` it fails on replicas (LiteFS stops when an `exec` command fails)",
             hint="add `if-candidate: true` to this `exec` entry (with `lease.promote: true`)",
         )

@@ -139,7 +139,8 @@ class _Converter:
         if self.count > _MAX_NODES:
             self.too_large = True
             return None
-        tag = node.tag if isinstance(node.tag, str) and node.tag.startswith("!") and not node.tag.startswith("!!") else None
+        custom = isinstance(node.tag, str) and node.tag.startswith("!") and not node.tag.startswith("!!")
+        tag = node.tag if custom else None
         span = _span(node)
         if isinstance(node, yaml.ScalarNode):
             value = None if node.tag == _NULL else node.value

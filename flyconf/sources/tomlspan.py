@@ -108,7 +108,8 @@ class _Scanner:
         self.table_node: dict[str, object] = self.shadow
 
     # -- helpers ----------------------------------------------------------------
-    def record(self, path: KeyPath, *, key: Span | None = None, value: Span | None = None, header: bool = False) -> None:
+    def record(self, path: KeyPath, *, key: Span | None = None, value: Span | None = None,
+               header: bool = False) -> None:
         entry = self.o.entries.get(path)
         if entry is None:
             self.o.entries[path] = Entry(key, value, header)

@@ -7,7 +7,6 @@ from pathlib import Path
 from flyconf.lint import lint_text
 from tests.compose.helpers import NODE_DOCKERFILE, lint_project, where
 
-
 # -- compose-sqlite-not-on-volume ---------------------------------------------------------------------
 
 def test_list_environment_database_not_on_a_volume(tmp_path: Path):

@@ -51,5 +51,5 @@ def test_each_corpus_dockerfile_named_alone_gives_the_same_findings(monkeypatch:
     ours = [run([p]).diagnostics for p in paths]
     theirs, _ = _with_buildkit(monkeypatch, lambda: [run([p]).diagnostics for p in paths])
     assert sum(map(len, ours)) > 50
-    for path, a, b in zip(paths, ours, theirs):
+    for path, a, b in zip(paths, ours, theirs, strict=True):
         assert a == b, path
