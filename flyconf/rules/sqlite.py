@@ -86,6 +86,22 @@ MULTIPLE_MACHINES = declare(
     family="sqlite",
 )
 
+# The litefs.yml and Dockerfile of a LiteFS app, for the examples of the LiteFS rules (each adds its fly.toml).
+_LITEFS_IMAGE = (
+    "==> litefs.yml <==\n"
+    "fuse:\n"
+    "  dir: \"/litefs\"\n"
+    "data:\n"
+    "  dir: \"/var/lib/litefs\"\n"
+    "==> Dockerfile <==\n"
+    "FROM node:20\n"
+    "WORKDIR /app\n"
+    "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
+    "COPY litefs.yml /etc/litefs.yml\n"
+    "COPY . .\n"
+    "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+)
+
 LITEFS_DATA = declare(
     "FC404", "litefs-data-not-on-volume", "error",
     "LiteFS's data directory is not on a volume of every process group that runs LiteFS.",
@@ -270,18 +286,7 @@ LITEFS_AUTO_STOP = declare(
         "[[mounts]]\n"
         "source = \"litefs\"\n"
         "destination = \"/var/lib/litefs\"\n"
-        "==> litefs.yml <==\n"
-        "fuse:\n"
-        "  dir: \"/litefs\"\n"
-        "data:\n"
-        "  dir: \"/var/lib/litefs\"\n"
-        "==> Dockerfile <==\n"
-        "FROM node:20\n"
-        "WORKDIR /app\n"
-        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
-        "COPY litefs.yml /etc/litefs.yml\n"
-        "COPY . .\n"
-        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+        + _LITEFS_IMAGE
     ),
     good=(
         "==> fly.toml <==\n"
@@ -292,18 +297,7 @@ LITEFS_AUTO_STOP = declare(
         "[[mounts]]\n"
         "source = \"litefs\"\n"
         "destination = \"/var/lib/litefs\"\n"
-        "==> litefs.yml <==\n"
-        "fuse:\n"
-        "  dir: \"/litefs\"\n"
-        "data:\n"
-        "  dir: \"/var/lib/litefs\"\n"
-        "==> Dockerfile <==\n"
-        "FROM node:20\n"
-        "WORKDIR /app\n"
-        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
-        "COPY litefs.yml /etc/litefs.yml\n"
-        "COPY . .\n"
-        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+        + _LITEFS_IMAGE
     ),
     family="sqlite",
 )
@@ -329,18 +323,7 @@ LITEFS_BYPASS = declare(
         "[[mounts]]\n"
         "source = \"litefs\"\n"
         "destination = \"/var/lib/litefs\"\n"
-        "==> litefs.yml <==\n"
-        "fuse:\n"
-        "  dir: \"/litefs\"\n"
-        "data:\n"
-        "  dir: \"/var/lib/litefs\"\n"
-        "==> Dockerfile <==\n"
-        "FROM node:20\n"
-        "WORKDIR /app\n"
-        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
-        "COPY litefs.yml /etc/litefs.yml\n"
-        "COPY . .\n"
-        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+        + _LITEFS_IMAGE
     ),
     good=(
         "==> fly.toml <==\n"
@@ -350,18 +333,7 @@ LITEFS_BYPASS = declare(
         "[[mounts]]\n"
         "source = \"litefs\"\n"
         "destination = \"/var/lib/litefs\"\n"
-        "==> litefs.yml <==\n"
-        "fuse:\n"
-        "  dir: \"/litefs\"\n"
-        "data:\n"
-        "  dir: \"/var/lib/litefs\"\n"
-        "==> Dockerfile <==\n"
-        "FROM node:20\n"
-        "WORKDIR /app\n"
-        "COPY --from=flyio/litefs:0.5 /usr/local/bin/litefs /usr/local/bin/litefs\n"
-        "COPY litefs.yml /etc/litefs.yml\n"
-        "COPY . .\n"
-        "ENTRYPOINT [\"litefs\", \"mount\"]\n"
+        + _LITEFS_IMAGE
     ),
     family="sqlite",
 )
