@@ -40,6 +40,8 @@ class Workspace:
     def __init__(self) -> None:
         self._cache: dict[tuple[Path, str], Loaded] = {}
         self.documents: dict[str, Document] = {}
+        # The App of each fly.toml document, assembled once per run (lint and fix's `[*]` plan share it).
+        self._apps: dict[int, tuple[Any, App, list[Diagnostic]]] = {}
 
     def load(self, path: Path, kind: str, shown: str | None = None) -> Loaded:
         key = (path.resolve(), kind)
@@ -315,7 +317,19 @@ def attach_scripts(app: App, ws: Workspace, findings: list[Diagnostic]) -> None:
 # -- assembling an App -----------------------------------------------------------------------
 
 def app_for(flytoml: FlyToml, path: Path, ws: Workspace) -> tuple[App, list[Diagnostic]]:
-    """The App of a fly.toml: its Dockerfile (or a finding that it is missing) and its scripts."""
+    """The App of a fly.toml: its Dockerfile (or a finding that it is missing) and its scripts.
+
+    Assembled once per document and workspace: later calls get the same App (and its findings).
+    """
+    known = ws._apps.get(id(flytoml))
+    if known is not None and known[0] is flytoml:
+        return known[1], list(known[2])
+    app, findings = _assemble(flytoml, path, ws)
+    ws._apps[id(flytoml)] = (flytoml, app, findings)
+    return app, list(findings)
+
+
+def _assemble(flytoml: FlyToml, path: Path, ws: Workspace) -> tuple[App, list[Diagnostic]]:
     from flyconf.rules.dockerfile import DOCKERFILE_MISSING
 
     findings: list[Diagnostic] = []
