@@ -54,8 +54,9 @@ class ComposePlan:
     skipped: list[str] = field(default_factory=list)
 
 
-def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace") -> ComposePlan:
-    """The named volumes that the SQLite databases of these Compose projects need.
+def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", units: Sequence[Any] | None = None) -> ComposePlan:
+    """The named volumes that the SQLite databases of these Compose projects need (``units``: the projects
+    lint already loaded from ``paths``, so they are not read again).
 
     The same plan decides which findings `flyconf lint` marks `[*]`: exactly those in ``fixed``.
     """
@@ -65,7 +66,8 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace") -> ComposePlan:
     from flyconf.rules.compose import COMPOSE_NOT_ON_VOLUME, COMPOSE_READ_ONLY, sqlite_verdicts
     from flyconf.suppress import apply
 
-    units, _findings = load_units(paths, ws)
+    if units is None:
+        units, _findings = load_units(paths, ws)
     edits: dict[Any, list[_Edit]] = {}
     docs: dict[Any, "ComposeFile"] = {}
     for unit in units:

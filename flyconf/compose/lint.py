@@ -144,7 +144,7 @@ def lint_compose(paths: Sequence[Path], ws: "Workspace") -> list[Diagnostic]:
 
         from flyconf.compose.fix import plan_compose_fixes
 
-        fixed = plan_compose_fixes(paths, ws).fixed
+        fixed = plan_compose_fixes(paths, ws, units).fixed
         out = [replace(d, fixable=(d.path, d.line, d.column, d.code) in fixed) if d.fixable else d for d in out]
     return out
 
