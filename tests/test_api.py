@@ -58,6 +58,17 @@ def test_import_flyconf_is_light():
     assert proc.stdout.strip() == "['flyconf', 'flyconf._version']"
 
 
+def test_linting_never_imports_buildkits_parser():
+    """BuildKit's Go parser (the `dockerfile` package) is a test oracle only: linting, fixing and inspecting every
+    fixture app (fly.toml, Dockerfile, scripts, Compose) never load it, so flyconf works where it is absent."""
+    apps = Path(__file__).resolve().parent / "fixtures" / "apps"
+    code = ("import sys; import flyconf; "
+            f"flyconf.lint_paths([{str(apps)!r}]); flyconf.inspect({str(apps)!r}); flyconf.plan_fixes({str(apps)!r}); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'dockerfile'))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+
+
 def test_public_names_are_listed_and_resolve():
     for name in flyconf.__all__:
         assert getattr(flyconf, name) is not None, name
