@@ -278,10 +278,12 @@ def _lint_configured(args: "argparse.Namespace") -> int:
     else:
         report = run(paths, config=config)
         sources.update(report.sources)
+        from flyconf.report.escape import visible  # file names can hold controls too
+
         for skipped in report.skipped:
-            print(f"flyconf: warning: {skipped}: not a fly.toml or a Dockerfile; skipped", file=sys.stderr)
+            print(f"flyconf: warning: {visible(skipped)}: not a fly.toml or a Dockerfile; skipped", file=sys.stderr)
         for note in report.notes:
-            print(f"flyconf: warning: {note}", file=sys.stderr)
+            print(f"flyconf: warning: {visible(note)}", file=sys.stderr)
 
     if args.statistics:
         text = _statistics(report.diagnostics, args.format)
@@ -350,15 +352,18 @@ def _fix(args: "argparse.Namespace") -> int:
         sys.stdout.flush()
     else:
         apply(plan)
+    from flyconf.report.escape import visible  # what fix says quotes the files, as lint's text output does
+
     for line in plan.done:
-        print(("would fix: " if args.diff else "fixed: ") + line, file=sys.stderr)
+        print(("would fix: " if args.diff else "fixed: ") + visible(line), file=sys.stderr)
     for left in plan.left:
         d = left.finding
-        print(f"not fixed: {d.path}:{d.line}:{d.column}: {d.code} [{d.rule}] "
-              + (left.reason if left.reason is not None else f"{d.message} (flyconf fix has no fix for this case)"),
+        print(visible(f"not fixed: {d.path}:{d.line}:{d.column}: {d.code} [{d.rule}] "
+                      + (left.reason if left.reason is not None
+                         else f"{d.message} (flyconf fix has no fix for this case)")),
               file=sys.stderr)
     for line in plan.declined:
-        print(f"not fixed: {line}", file=sys.stderr)
+        print(f"not fixed: {visible(line)}", file=sys.stderr)
     if not len(plan) and not plan.left and not plan.declined:
         print("flyconf: nothing to fix", file=sys.stderr)
     return EXIT_FINDINGS if (args.diff and len(plan)) or plan.left or plan.declined else EXIT_OK
