@@ -263,9 +263,12 @@ def flyctl_size(value: object, unit: int, binary: bool) -> Size | None:
     if text is None or isinstance(value, bool):
         return None
     if _GO_INT.match(text):
-        number = int(text)
-        if abs(number) > _INT64_MAX:
-            return Size(None, f'strconv.Atoi: parsing "{text}": value out of range')
+        digits = text.lstrip("+-").lstrip("0")
+        # Beyond 19 digits it is out of range anyway; never int() a string of thousands of digits.
+        number = int(text) if len(digits) <= 19 else None
+        if number is None or abs(number) > _INT64_MAX:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            return Size(None, f'strconv.Atoi: parsing "{shown}": value out of range')
         return Size(number)
     result = go_units_bytes(text, binary)
     if isinstance(result, str):

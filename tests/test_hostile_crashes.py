@@ -100,6 +100,18 @@ def test_a_size_that_is_not_finite_is_not_a_size(section: str, key: str, value: 
     assert (code, line, len(key) + 4) in found(text)
 
 
+@pytest.mark.parametrize(("section", "key", "code"), [
+    ("[[mounts]]\nsource = \"d\"\ndestination = \"/d\"\n", "initial_size", "FC206"),
+    ("[[vm]]\n", "memory", "FC103"),
+])
+def test_a_size_string_of_thousands_of_digits_is_out_of_range(section: str, key: str, code: str):
+    """On main units.flyctl_size called int() on 5000 digits: ValueError."""
+    diags = lint_text(f'app = "x"\n{section}{key} = "{"9" * 5000}"\n')
+    hits = [d for d in diags if d.code == code]
+    assert [(d.line, d.column) for d in hits] == [(section.count("\n") + 2, len(key) + 4)]
+    assert "value out of range" in hits[0].message
+
+
 @pytest.mark.parametrize("text,line,column", [
     ('app = "x"\nkill_timeout = ' + "9" * 4400 + "\n", 2, 16),
     ('app = "x"\n[env]\nA = "' + "1" * 5000 + '"\nB = [1, 2,\n  -' + "9" * 4400 + "]\n", 5, 3),
