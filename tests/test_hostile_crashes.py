@@ -446,3 +446,14 @@ def test_command_line_warnings_escape_file_names(tmp_path: Path, capsys):
     assert main(["lint", "--isolated", str(named)]) == 0
     err = capsys.readouterr().err
     assert "\x1b" not in err and "notes\\x1b[2J.txt: not a fly.toml or a Dockerfile; skipped" in err
+
+
+def test_a_failing_check_on_standard_input_beside_its_files(tmp_path: Path, failing_check: None):
+    from flyconf.config import Configuration
+    from flyconf.lint import report_bytes
+
+    _write(tmp_path, {"Dockerfile": "FROM alpine\n"})
+    report = report_bytes(BAD_KEY.format(name="boom").encode(), str(tmp_path / "fly.toml"), Configuration(),
+                          beside=True)
+    assert [(d.code, d.line, d.column) for d in report.diagnostics] == [("FC004", 1, 1), ("FC101", 4, 1)]
+    assert report.failing()
