@@ -180,24 +180,12 @@ def main(argv: "Sequence[str] | None" = None) -> int:
         return EXIT_ERROR
     debug = getattr(args, "debug", False)
     try:
-        if args.command == "lint":
-            return _lint(args)
-        if args.command in ("rules", "explain"):
-            return _rules(args)
-        if args.command == "schema":
-            return _schema()
-        if args.command == "inspect":
-            return _inspect(args)
-        if args.command == "fix":
-            return _fix(args)
-        if args.command == "generate":
-            if args.what is None:  # a usage error, as a missing argument is
-                sys.stderr.write(args.generate_help())
-                return EXIT_ERROR
-            from flyconf.generate import commands
+        if debug:  # a file's internal error raises (for its traceback) instead of becoming an FC004 finding
+            from flyconf.internal import raising
 
-            return commands.run(args)
-        parser.error(f"unknown command {args.command}")
+            with raising():
+                return _command(parser, args)
+        return _command(parser, args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -214,6 +202,27 @@ def main(argv: "Sequence[str] | None" = None) -> int:
               file=sys.stderr)
         return EXIT_ERROR
     return EXIT_ERROR
+
+
+def _command(parser: "argparse.ArgumentParser", args: "argparse.Namespace") -> int:
+    if args.command == "lint":
+        return _lint(args)
+    if args.command in ("rules", "explain"):
+        return _rules(args)
+    if args.command == "schema":
+        return _schema()
+    if args.command == "inspect":
+        return _inspect(args)
+    if args.command == "fix":
+        return _fix(args)
+    if args.command == "generate":
+        if args.what is None:  # a usage error, as a missing argument is
+            sys.stderr.write(args.generate_help())
+            return EXIT_ERROR
+        from flyconf.generate import commands
+
+        return commands.run(args)
+    parser.error(f"unknown command {args.command}")
 
 
 def _lint(args: "argparse.Namespace") -> int:
@@ -269,10 +278,12 @@ def _lint_configured(args: "argparse.Namespace") -> int:
     else:
         report = run(paths, config=config)
         sources.update(report.sources)
+        from flyconf.report.escape import visible  # file names can hold controls too
+
         for skipped in report.skipped:
-            print(f"flyconf: warning: {skipped}: not a fly.toml or a Dockerfile; skipped", file=sys.stderr)
+            print(f"flyconf: warning: {visible(skipped)}: not a fly.toml or a Dockerfile; skipped", file=sys.stderr)
         for note in report.notes:
-            print(f"flyconf: warning: {note}", file=sys.stderr)
+            print(f"flyconf: warning: {visible(note)}", file=sys.stderr)
 
     if args.statistics:
         text = _statistics(report.diagnostics, args.format)
@@ -288,8 +299,8 @@ def _lint_configured(args: "argparse.Namespace") -> int:
 
         write_atomic(args.output, text)
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        _write_stdout(text, json_document=args.format in ("json", "sarif") or (
+            args.statistics and args.format == "json"))
 
     if args.exit_zero:
         return EXIT_OK
@@ -297,19 +308,32 @@ def _lint_configured(args: "argparse.Namespace") -> int:
 
 
 def _inspect(args: "argparse.Namespace") -> int:
-    import json
 
     from flyconf.inspection import inspect_paths, render_text
+    from flyconf.report.escape import json_text
 
     report = inspect_paths(args.paths or ["."])
-    text = json.dumps(report, indent=2) + "\n" if args.format == "json" else render_text(report)
+    text = json_text(report, ensure_ascii=True) + "\n" if args.format == "json" else render_text(report)
     if args.output:
         from flyconf.fileio import write_atomic
 
         write_atomic(args.output, text)
     else:
-        sys.stdout.write(text)
+        _write_stdout(text, json_document=args.format == "json")
     return EXIT_ERROR if report["problems"] and not report["apps"] and not report["compose"] else EXIT_OK
+
+
+def _write_stdout(text: str, *, json_document: bool) -> None:
+    """Write a report to standard output, whatever it can encode: a character the stream cannot write (a
+    non-UTF-8 locale, PYTHONIOENCODING=ascii) is escaped rather than ending the run, and a JSON document
+    stays valid JSON."""
+    from flyconf.report.escape import encodable
+
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:  # nothing was written: the text is encoded whole before it is written
+        sys.stdout.write(encodable(text, sys.stdout.encoding or "utf-8", json_document=json_document))
+    sys.stdout.flush()
 
 
 def _fix(args: "argparse.Namespace") -> int:
@@ -328,15 +352,18 @@ def _fix(args: "argparse.Namespace") -> int:
         sys.stdout.flush()
     else:
         apply(plan)
+    from flyconf.report.escape import visible  # what fix says quotes the files, as lint's text output does
+
     for line in plan.done:
-        print(("would fix: " if args.diff else "fixed: ") + line, file=sys.stderr)
+        print(("would fix: " if args.diff else "fixed: ") + visible(line), file=sys.stderr)
     for left in plan.left:
         d = left.finding
-        print(f"not fixed: {d.path}:{d.line}:{d.column}: {d.code} [{d.rule}] "
-              + (left.reason if left.reason is not None else f"{d.message} (flyconf fix has no fix for this case)"),
+        print(visible(f"not fixed: {d.path}:{d.line}:{d.column}: {d.code} [{d.rule}] "
+                      + (left.reason if left.reason is not None
+                         else f"{d.message} (flyconf fix has no fix for this case)")),
               file=sys.stderr)
     for line in plan.declined:
-        print(f"not fixed: {line}", file=sys.stderr)
+        print(f"not fixed: {visible(line)}", file=sys.stderr)
     if not len(plan) and not plan.left and not plan.declined:
         print("flyconf: nothing to fix", file=sys.stderr)
     return EXIT_FINDINGS if (args.diff and len(plan)) or plan.left or plan.declined else EXIT_OK

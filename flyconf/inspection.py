@@ -49,34 +49,56 @@ def inspect_paths(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[st
             continue
         if target.kind != FLYTOML:
             continue
-        loaded = ws.load(target.path, FLYTOML)
-        if not isinstance(loaded.doc, FlyToml):
-            first = loaded.findings[0] if loaded.findings else None
-            problems.append({"path": display(target.path),
-                             "problem": first.message if first else "cannot be read"})
-            continue
-        app, _findings = app_for(loaded.doc, target.path, ws)
-        if app.dockerfile is not None and app.dockerfile.fs_path is not None:
-            built.add(str(app.dockerfile.fs_path.resolve()))
-        apps.append(describe(app))
+        try:
+            loaded = ws.load(target.path, FLYTOML)
+            if not isinstance(loaded.doc, FlyToml):
+                first = loaded.findings[0] if loaded.findings else None
+                problems.append({"path": display(target.path),
+                                 "problem": first.message if first else "cannot be read"})
+                continue
+            app, _findings = app_for(loaded.doc, target.path, ws)
+            if app.dockerfile is not None and app.dockerfile.fs_path is not None:
+                built.add(str(app.dockerfile.fs_path.resolve()))
+            apps.append(describe(app))
+        except Exception as exc:  # noqa: BLE001 - one file's failure must not cost the others
+            problems.append(_internal_problem(display(target.path), exc))
     for path in dockerfiles:
-        if str(path.resolve()) in built:
-            continue
-        from flyconf.assemble import DOCKERFILE as KIND
+        try:
+            if str(path.resolve()) in built:
+                continue
+            from flyconf.assemble import DOCKERFILE as KIND
 
-        loaded = ws.load(path, KIND)
-        if loaded.doc is None:
-            first = loaded.findings[0] if loaded.findings else None
-            problems.append({"path": display(path), "problem": first.message if first else "cannot be read"})
-            continue
-        app = sibling_app(path, loaded.doc, ws)
-        if app.has_flytoml:
-            continue  # its fly.toml was described above, or will be with it
-        apps.append(describe(app))
+            loaded = ws.load(path, KIND)
+            if loaded.doc is None:
+                first = loaded.findings[0] if loaded.findings else None
+                problems.append({"path": display(path), "problem": first.message if first else "cannot be read"})
+                continue
+            app = sibling_app(path, loaded.doc, ws)
+            if app.has_flytoml:
+                continue  # its fly.toml was described above, or will be with it
+            apps.append(describe(app))
+        except Exception as exc:  # noqa: BLE001 - one file's failure must not cost the others
+            problems.append(_internal_problem(display(path), exc))
     from flyconf.compose.inspect import describe_paths
 
-    compose = describe_paths(compose_files, ws, problems) if compose_files else []
+    compose: list[dict[str, Any]] = []
+    if compose_files:
+        try:
+            compose = describe_paths(compose_files, ws, problems)
+        except Exception as exc:  # noqa: BLE001 - the fly.toml apps are still described
+            problems.append(_internal_problem(display(compose_files[0]), exc))
     return {"version": SCHEMA_VERSION, "apps": apps, "compose": compose, "problems": problems}
+
+
+def _internal_problem(path: str, exc: Exception) -> dict[str, Any]:
+    """A "problems" entry for flyconf's own failure on a file (raised instead under ``--debug``)."""
+    from flyconf.internal import describe as describe_error
+    from flyconf.internal import should_raise
+
+    if should_raise():
+        raise exc
+    return {"path": path, "problem": f"internal error: flyconf failed while reading this file "
+                                     f"({describe_error(exc)}); this is a flyconf bug: please report it with the file"}
 
 
 def _loc(at: "Location | None") -> dict[str, Any] | None:

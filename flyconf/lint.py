@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Collection, Iterable, Iterator, Sequence
 
 from flyconf import registry
 from flyconf.assemble import (
@@ -20,6 +21,7 @@ from flyconf.assemble import (
 from flyconf.config import Configuration, Overrides, Selection, Settings
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.discover import Skipped, discover, kind_of
+from flyconf.internal import collect, internal_error, should_raise
 from flyconf.sources.base import Document, ReadFailure, decode, display
 from flyconf.sources.flytoml import FlyToml
 
@@ -136,39 +138,50 @@ def _from_text_beside(text: str, path: Path, kind: str, config: Configuration) -
     """`_from_text` for a file that stands in for ``path``: its companions are read from disk."""
     ws = Workspace()
     shown = display(path)
-    loaded = ws.substitute(path, kind, text, shown)
-    found = list(loaded.findings)
-    partial: set[str] = set()
-    if isinstance(loaded.doc, FlyToml):
-        app, more = app_for(loaded.doc, path, ws)
-        found.extend(more)
-        found.extend(_check_app(app, ws))
-    elif kind == DOCKERFILE and loaded.doc is not None:
-        found.extend(_dockerfile_findings(path, loaded.doc, ws, partial))
-    diagnostics, fail_on = _finish(found, config, ws.documents, partial)
+    found: list[Diagnostic] = []
+    context: set[str] = set()
+    collect(shown, found, partial(_beside_findings, text, path, kind, shown, ws, context))
+    diagnostics, fail_on = _finish(found, config, ws.documents, context)
     sources = {p: doc.text for p, doc in ws.documents.items()}
     return Report(diagnostics, files=[shown], sources=sources, fail_on=fail_on)
 
 
+def _beside_findings(text: str, path: Path, kind: str, shown: str, ws: Workspace,
+                     context: set[str]) -> Iterator[Diagnostic]:
+    loaded = ws.substitute(path, kind, text, shown)
+    yield from loaded.findings
+    if isinstance(loaded.doc, FlyToml):
+        app, more = app_for(loaded.doc, path, ws)
+        yield from more
+        yield from _check_app(app, ws)
+    elif kind == DOCKERFILE and loaded.doc is not None:
+        yield from _dockerfile_findings(path, loaded.doc, ws, context)
+
+
 def _from_text(text: str, filename: str, config: Configuration) -> Report:
     ws = Workspace()
+    found: list[Diagnostic] = []
+    collect(filename, found, partial(_text_findings, text, filename, ws))
+    diagnostics, fail_on = _finish(found, config, ws.documents)
+    return Report(diagnostics, [filename], sources={filename: text}, fail_on=fail_on)
+
+
+def _text_findings(text: str, filename: str, ws: Workspace) -> Iterator[Diagnostic]:
     kind = kind_of(filename, explicit=True) or FLYTOML
     loaded = ws.parse_text(text, kind, filename)
-    found = list(loaded.findings)
+    yield from loaded.findings
     if loaded.doc is not None:
         from flyconf.app import App
 
         if kind == FLYTOML:
             assert isinstance(loaded.doc, FlyToml)
-            found.extend(_check_app(App(loaded.doc), ws))
+            yield from _check_app(App(loaded.doc), ws)
         elif kind == DOCKERFILE:
-            found.extend(_check_app(App(None, dockerfile=loaded.doc), ws))
+            yield from _check_app(App(None, dockerfile=loaded.doc), ws)
         elif kind == COMPOSE:
             from flyconf.compose.lint import lint_compose_document
 
-            found.extend(lint_compose_document(loaded.doc, ws))  # type: ignore[arg-type]
-    diagnostics, fail_on = _finish(found, config, ws.documents)
-    return Report(diagnostics, [filename], sources={filename: text}, fail_on=fail_on)
+            yield from lint_compose_document(loaded.doc, ws)  # type: ignore[arg-type]
 
 
 def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], selection: Selection = Selection(), *,
@@ -191,7 +204,7 @@ def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], select
     consumed: set[Path] = set()  # Dockerfiles already linted as part of an app
     explicit_dockerfiles: list[Path] = []
     compose_files: list[Path] = []
-    partial: set[str] = set()  # documents read for context only: not all their findings are reported
+    context: set[str] = set()  # documents read for context only: not all their findings are reported
 
     for target in targets:
         shown = display(target.path)
@@ -209,34 +222,59 @@ def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], select
         if target.kind == COMPOSE:
             compose_files.append(target.path)
             continue
-        loaded = ws.load(target.path, FLYTOML, shown)
-        found.extend(loaded.findings)
-        if not isinstance(loaded.doc, FlyToml):
-            continue
-        app, more = app_for(loaded.doc, target.path, ws)
-        found.extend(more)
-        if app.dockerfile is not None and app.dockerfile.fs_path is not None:
-            consumed.add(app.dockerfile.fs_path.resolve())
-        found.extend(_check_app(app, ws))
+        # Each file on its own: an unexpected error in one is a finding on it (FC004), not the run's end.
+        collect(shown, found, partial(_flytoml_file_findings, target.path, shown, ws, consumed))
 
     for path in explicit_dockerfiles:
-        if path.resolve() in consumed:
-            continue
-        consumed.add(path.resolve())
-        loaded = ws.load(path, DOCKERFILE)
-        found.extend(loaded.findings)
-        if loaded.doc is None:
-            continue
-        found.extend(_dockerfile_findings(path, loaded.doc, ws, partial))
+        collect(display(path), found, partial(_explicit_dockerfile_findings, path, ws, consumed, context))
 
     if compose_files:  # each project with its services' Dockerfiles and app configuration
-        from flyconf.compose.lint import lint_compose
+        found.extend(_compose_findings(compose_files, ws))
 
-        found.extend(lint_compose(compose_files, ws))
-
-    report.diagnostics, report.fail_on = _finish(found, conf, ws.documents, partial)
+    report.diagnostics, report.fail_on = _finish(found, conf, ws.documents, context)
     report.sources = {path: doc.text for path, doc in ws.documents.items()}
     return report
+
+
+def _flytoml_file_findings(path: Path, shown: str, ws: Workspace, consumed: set[Path]) -> Iterator[Diagnostic]:
+    """A fly.toml's findings, with those of the Dockerfile and scripts it deploys."""
+    loaded = ws.load(path, FLYTOML, shown)
+    yield from loaded.findings
+    if not isinstance(loaded.doc, FlyToml):
+        return
+    app, more = app_for(loaded.doc, path, ws)
+    yield from more
+    if app.dockerfile is not None and app.dockerfile.fs_path is not None:
+        consumed.add(app.dockerfile.fs_path.resolve())
+    yield from _check_app(app, ws)
+
+
+def _explicit_dockerfile_findings(path: Path, ws: Workspace, consumed: set[Path],
+                                  context: set[str]) -> Iterator[Diagnostic]:
+    """A Dockerfile named or found on its own, unless a fly.toml of the run already deployed it."""
+    if path.resolve() in consumed:
+        return
+    consumed.add(path.resolve())
+    loaded = ws.load(path, DOCKERFILE)
+    yield from loaded.findings
+    if loaded.doc is not None:
+        yield from _dockerfile_findings(path, loaded.doc, ws, context)
+
+
+def _compose_findings(paths: list[Path], ws: Workspace) -> list[Diagnostic]:
+    """The Compose files' findings. Their projects are read together; if that fails, each file is read
+    alone, so that only the file that fails costs its findings (an FC004 on it)."""
+    from flyconf.compose.lint import lint_compose
+
+    try:
+        return lint_compose(paths, ws)
+    except Exception:  # noqa: BLE001 - retried file by file below, where the failure is attributed
+        if should_raise():
+            raise
+    found: list[Diagnostic] = []
+    for path in paths:
+        collect(display(path), found, partial(lint_compose, [path], ws))
+    return found
 
 
 def _dockerfile_findings(path: Path, dockerfile: Document, ws: Workspace, partial: set[str]) -> list[Diagnostic]:
@@ -252,7 +290,8 @@ def _dockerfile_findings(path: Path, dockerfile: Document, ws: Workspace, partia
     results = _check_app(app, ws)
     if app.has_flytoml:
         own.update(s.display_path for s in app.scripts)
-        results = [d for d in results if d.path in own]
+        # flyconf's own failure is reported wherever it happened: the other findings of the app may be missing.
+        results = [d for d in results if d.path in own or d.code == "FC004"]
         partial.update(set(ws.documents) - before - own)
     return results
 
@@ -268,7 +307,18 @@ def _mark_fixable(app: "App", found: list[Diagnostic], ws: Workspace) -> list[Di
         return found
     from flyconf.generate.fix import mark
 
-    return mark(app, found, ws)
+    try:
+        return mark(app, found, ws)
+    except Exception as exc:  # noqa: BLE001 - the findings stand without their `[*]`
+        if should_raise():
+            raise
+        return found + [internal_error(_app_path(app), exc, "planning the fixes of")]
+
+
+def _app_path(app: "App") -> str:
+    """The file an app's own failure is reported on: its fly.toml, else its Dockerfile."""
+    doc = app.flytoml or app.dockerfile
+    return doc.display_path if doc is not None else "fly.toml"
 
 
 def _app_findings(app: "App", ws: Workspace) -> list[Diagnostic]:
@@ -287,13 +337,14 @@ def _app_findings(app: "App", ws: Workspace) -> list[Diagnostic]:
                 hint='start with `app = "<name>"` and `primary_region = "<region>"`, or run `fly launch`',
             ))
             return out
+        # One check's failure costs only its findings (FC004 on the app's file), not the other checks'.
         for fn in registry.checks("flytoml"):
-            out.extend(fn(flytoml))
+            collect(flytoml.display_path, out, partial(fn, flytoml))
         for fn in registry.checks("app"):
-            out.extend(fn(app))
+            collect(flytoml.display_path, out, partial(fn, app))
     if app.dockerfile is not None:
         for fn in registry.checks("image"):
-            out.extend(fn(app))
+            collect(_app_path(app), out, partial(fn, app))
     return out
 
 

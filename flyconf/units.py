@@ -6,8 +6,37 @@ import math
 import re
 from dataclasses import dataclass
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+# Go's time.ParseDuration: ASCII digits only (`\d` would also take "٣"), units in nanoseconds.
+_DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)(?![^0-9.])")
+_UNIT_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+            "h": 3600 * 10**9}
+_DURATION_LIMIT = 1 << 63  # time.Duration is an int64 count of nanoseconds
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+# Python refuses to turn longer digit strings into an int (sys.get_int_max_str_digits, 4300 by default).
+_MAX_DIGITS = 4000
+
+
+def ascii_int(text: str) -> int | None:
+    """The value of ``text`` if it is ASCII digits only, else None.
+
+    The one way flyconf reads a number out of text (ports, counts, indexes): ``str.isdigit`` also
+    accepts "²" and "٣", which ``int`` then refuses or which no shell, Go or BuildKit reads as a digit;
+    a number too long for Python to convert is None too (nothing flyconf checks is that large).
+    """
+    if not _ASCII_DIGITS.fullmatch(text):
+        return None
+    significant = text.lstrip("0")
+    if len(significant) > _MAX_DIGITS:
+        return None
+    return int(significant or "0")
+
+
+def finite(value: object) -> bool:
+    """Whether ``value`` is an int or a float that is neither infinite nor NaN (TOML allows `inf` and `nan`)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return not isinstance(value, float) or math.isfinite(value)
 
 # What a bare number means for each duration key (flyctl scales some and not others).
 BARE_NUMBER_UNIT = {"s": 1.0, "ms": 1e-3, "ns": 1e-9}
@@ -15,25 +44,50 @@ UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "ns": "nanoseconds"}
 
 
 def parse_duration(text: str) -> float | None:
-    """Seconds for a Go duration string (``"1m30s"``, ``"500ms"``, ``"0"``), or None if it is not one."""
+    """Seconds for a Go duration string (``"1m30s"``, ``"500ms"``, ``"0"``), or None if it is not one,
+    including one that Go refuses as out of range (over about 292 years)."""
+    ns = duration_nanoseconds(text)
+    return ns / 1e9 if isinstance(ns, int) else None
+
+
+def duration_nanoseconds(text: str) -> int | str:
+    """Go's time.ParseDuration: the duration in nanoseconds, or ``"invalid"`` or ``"out of range"``.
+
+    Exact integer arithmetic as Go does it, so a 400-digit number is out of range rather than a float
+    infinity (Go: `time: invalid duration`, from the overflow checks in time/format.go).
+    """
     s = text.strip()
-    if not s:
-        return None
-    sign = 1.0
-    if s[0] in "+-":
-        sign = -1.0 if s[0] == "-" else 1.0
+    neg = False
+    if s[:1] in ("+", "-"):
+        neg = s[0] == "-"
         s = s[1:]
     if s == "0":
-        return 0.0
+        return 0
+    if not s:
+        return "invalid"
+    total = 0
     pos = 0
-    total = 0.0
     while pos < len(s):
         m = _DURATION_PART.match(s, pos)
-        if m is None:
-            return None
-        total += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+        if m is None or not (m.group(1) or m.group(2)):
+            return "invalid"
+        whole, frac, unit = m.group(1), m.group(2) or "", _UNIT_NS[m.group(3)]
+        whole = whole.lstrip("0")
+        if len(whole) > 19:  # more than any int64 holds: do not convert a huge string
+            return "out of range"
+        value = int(whole or "0") * unit
+        frac = frac[:30]  # Go stops accumulating fraction digits once they overflow; these suffice for ns
+        if frac.strip("0"):
+            value += int(frac) * unit // 10 ** len(frac)
+        if value > _DURATION_LIMIT:
+            return "out of range"
+        total += value
+        if total > _DURATION_LIMIT:
+            return "out of range"
         pos = m.end()
-    return sign * total if pos else None
+    if not neg and total == _DURATION_LIMIT:
+        return "out of range"
+    return -total if neg else total
 
 
 def duration_seconds(value: object, bare_unit: str) -> float | None:
@@ -45,6 +99,10 @@ def duration_seconds(value: object, bare_unit: str) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
+        if not finite(value) or abs(value) >= _DURATION_LIMIT:
+            # inf, nan, or beyond an int64: fly-go converts the number with Go's int64(), whose result
+            # is then undefined (Go spec, Conversions); there is no reading to report.
+            return None
         number = float(int(value)) if bare_unit in ("s", "ms") else float(value)
         return number * BARE_NUMBER_UNIT[bare_unit]
     if isinstance(value, str):
@@ -54,6 +112,10 @@ def duration_seconds(value: object, bare_unit: str) -> float | None:
 
 def format_duration(seconds: float) -> str:
     """A short Go-style duration: 90 -> "1m30s", 0.5 -> "500ms", 1e-05 -> "10µs"."""
+    if not math.isfinite(seconds):
+        return "+Inf" if seconds > 0 else "-Inf" if seconds < 0 else "NaN"
+    if seconds < 0:
+        return "-" + format_duration(-seconds)
     if seconds == 0:
         return "0s"
     if seconds < 1e-6:
@@ -201,9 +263,12 @@ def flyctl_size(value: object, unit: int, binary: bool) -> Size | None:
     if text is None or isinstance(value, bool):
         return None
     if _GO_INT.match(text):
-        number = int(text)
-        if abs(number) > _INT64_MAX:
-            return Size(None, f'strconv.Atoi: parsing "{text}": value out of range')
+        digits = text.lstrip("+-").lstrip("0")
+        # Beyond 19 digits it is out of range anyway; never int() a string of thousands of digits.
+        number = int(text) if len(digits) <= 19 else None
+        if number is None or abs(number) > _INT64_MAX:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            return Size(None, f'strconv.Atoi: parsing "{shown}": value out of range')
         return Size(number)
     result = go_units_bytes(text, binary)
     if isinstance(result, str):

@@ -84,6 +84,10 @@ def test_every_example_does_what_it_shows(rule, tmp_path):
     """`flyconf explain` and docs/rules.md show each rule's examples: the bad one must fire the rule, the good
     one must not, and each finding of the bad one must point at text in the example."""
     assert rule.bad and rule.good
+    if rule.name == "internal-error":
+        # It reports flyconf's own bugs, so no input fires it on purpose; tests/test_hostile_crashes.py fires
+        # it by making a check raise.
+        pytest.skip("internal-error fires only on a flyconf bug")
     (tmp_path / "bad").mkdir()
     (tmp_path / "good").mkdir()
     bad, files = lint_example(rule, rule.bad, tmp_path / "bad")

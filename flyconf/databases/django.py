@@ -63,6 +63,7 @@ from flyconf.databases.model import (
     resolve,
 )
 from flyconf.sources.base import Document
+from flyconf.units import ascii_int
 
 FRAMEWORK = "django"
 READER = "django"
@@ -1857,7 +1858,7 @@ def _h_int(it: _Interp, node: ast.Call, ref: Ref, at: Location) -> V:
     if not v.known:
         return _propagate(v, at, v)
     text = _as_str(v.value)
-    if text is None or not re.fullmatch(r"\s*[+-]?\d{1,18}\s*", text):
+    if text is None or not re.fullmatch(r"\s*[+-]?[0-9]{1,18}\s*", text):
         return _unknown(f"`{_short(it.src.src(node))}` is not evaluated", at, v)
     return _known(int(text), at, v)
 
@@ -2193,7 +2194,7 @@ def _format(fmt: str, args: list[str]) -> str | None:
             if field_name == "":
                 index = auto
                 auto += 1
-            elif field_name.isdigit():
+            elif ascii_int(field_name) is not None:
                 index = int(field_name)
             else:
                 return None

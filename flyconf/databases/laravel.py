@@ -42,6 +42,7 @@ from flyconf.databases.model import (
     resolve,
 )
 from flyconf.sources.base import Document
+from flyconf.units import ascii_int
 
 _CONFIG = "config/database.php"
 _SERVER_DRIVERS = {"mysql": "MySQL", "mariadb": "MariaDB", "pgsql": "Postgres", "sqlsrv": "SQL Server"}
@@ -118,8 +119,8 @@ def php_tokens(text: str) -> list[PTok]:
                 continue
             out.append(PTok("name", m.group(0), i, m.end()))
             i = m.end()
-        elif c.isdigit():
-            m = re.compile(r"\d[\d_]*(\.\d+)?").match(text, i)
+        elif "0" <= c <= "9":  # ASCII only: str.isdigit takes "²", which no PHP number starts with
+            m = re.compile(r"[0-9][0-9_]*(\.[0-9]+)?").match(text, i)
             assert m is not None
             out.append(PTok("num", m.group(0), i, m.end()))
             i = m.end()
@@ -423,7 +424,7 @@ def _composer_laravel(ctx: Context) -> tuple[Location, str] | None:
         return None
     try:
         data = json.loads(doc.text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep to read
         return None
     require = data.get("require") if isinstance(data, dict) else None
     if not isinstance(require, dict) or "laravel/framework" not in require:
@@ -435,8 +436,8 @@ def _composer_laravel(ctx: Context) -> tuple[Location, str] | None:
 
 def _major(constraint: str) -> int | None:
     """The lowest major version a composer constraint allows (`^11.9` -> 11), when it says."""
-    m = re.search(r"(\d+)", constraint)
-    return int(m.group(1)) if m else None
+    m = re.search(r"[0-9]+", constraint)
+    return ascii_int(m.group()) if m else None
 
 
 def _app_root(ctx: Context) -> tuple[str | None, Step | None]:

@@ -284,7 +284,7 @@ def _expand(value: str, env: dict[str, str]) -> str | None:
 
 
 def _port(value: str | None) -> int | None:
-    m = re.search(r":(\d{1,5})$", value or "")
+    m = re.search(r":([0-9]{1,5})$", value or "")
     return int(m.group(1)) if m else None
 
 

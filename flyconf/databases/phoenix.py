@@ -154,7 +154,7 @@ class _Tokenizer:
                 else:
                     out.append(Tok(kind, text[i:word_end], i, word_end))
                     i = word_end
-            elif c.isdigit():
+            elif "0" <= c <= "9":  # ASCII only: str.isdigit takes "²", which _NUM does not
                 m = _NUM.match(text, i)
                 assert m is not None
                 out.append(Tok("num", m.group(0), i, m.end()))

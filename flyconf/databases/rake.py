@@ -205,8 +205,8 @@ def tokens(text: str) -> list[Tok]:
                 out.append(Tok("sym", text[i:m.end()], i, m.end(), m.group(0)))
                 i = m.end()
                 continue
-        if c.isdigit():
-            m = re.compile(r"\d[\d_]*(?:\.\d+)?(?:e[+-]?\d+)?").match(text, i)
+        if "0" <= c <= "9":  # ASCII only: str.isdigit takes "²", which no Ruby number starts with
+            m = re.compile(r"[0-9][0-9_]*(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?").match(text, i)
             assert m is not None
             out.append(Tok("num", m.group(0), i, m.end(), m.group(0)))
             i = m.end()

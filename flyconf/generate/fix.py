@@ -50,6 +50,7 @@ from flyconf.generate.plan import (
     set_env,
     wrapper_settings,
 )
+from flyconf.internal import describe, should_raise
 from flyconf.sources.base import display
 from flyconf.sources.flytoml import FlyToml
 
@@ -166,7 +167,15 @@ def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] 
     left: list[Left] = []
     declined: list[str] = []
     for directory, named in directories.items():
-        planned = plan_directory(_configs(directory, named, ws), ws, render=True)
+        try:
+            planned = plan_directory(_configs(directory, named, ws), ws, render=True)
+        except Exception as exc:  # noqa: BLE001 - flyconf's own failure: leave this app alone, fix the others
+            if should_raise():
+                raise
+            why = str(exc) if isinstance(exc, CheckFailed) else f"flyconf failed while planning ({describe(exc)})"
+            declined.append(f"{display(directory)}: {why}, so nothing there is changed; this is a flyconf bug: "
+                            "please report it with the files")
+            continue
         for edit in planned.edits:
             key = edit.path.resolve()
             if key in edits and edits[key].new != edit.new:  # pragma: no cover - one directory edits a file once
@@ -178,11 +187,19 @@ def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] 
     if compose_files:  # a named volume for each SQLite database on no volume (flyconf.compose.fix)
         from flyconf.compose.fix import plan_compose_fixes
 
-        composed = plan_compose_fixes(compose_files, ws)
-        for change in composed.changes:
-            edits.setdefault(change.path.resolve(), change)
-        notes.extend(composed.done)
-        declined.extend(composed.skipped)
+        try:
+            composed = plan_compose_fixes(compose_files, ws)
+        except Exception as exc:  # noqa: BLE001 - as for a directory of fly.toml files above
+            if should_raise():
+                raise
+            declined.append(f"{display(compose_files[0])}: flyconf failed while planning the Compose fixes "
+                            f"({describe(exc)}), so no Compose file is changed; this is a flyconf bug: please "
+                            "report it with the files")
+        else:
+            for change in composed.changes:
+                edits.setdefault(change.path.resolve(), change)
+            notes.extend(composed.done)
+            declined.extend(composed.skipped)
     return FixPlan(tuple(edits.values()), tuple(outcomes), tuple(notes), tuple(left), tuple(declined))
 
 
@@ -507,10 +524,16 @@ def _left(configs: list[_Config], planned: _Planned, ws: Workspace) -> Iterator[
     seen: set[FindingRef] = set()
     for config in configs:
         for d in _app_findings(config.app, ws):
+            if d.code == "FC004":  # a check failed: what the app needs is not known, so fix changes none of it
+                raise CheckFailed(f"{d.path}: {d.message}")
             ref = FindingRef.of(d)
             if d.code in FIX_CODES and ref not in fixed and ref not in seen:
                 seen.add(ref)
                 yield Left(d, reasons.get(ref))
+
+
+class CheckFailed(Exception):
+    """A check of an app failed (an internal error, FC004 in lint): its directory is left as it is."""
 
 
 def mark(app: App, found: list[Diagnostic], ws: Workspace) -> list[Diagnostic]:

@@ -211,7 +211,7 @@ def _json_names(path: Path, sections: tuple[str, ...]) -> set[str]:
         return set()
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep to read
         return set()
     if not isinstance(data, dict):
         return set()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
 from flyconf.diagnostics import Diagnostic
+from flyconf.report.escape import json_text
 
 
 def render_json(diagnostics: Sequence[Diagnostic]) -> str:
-    return json.dumps([with_url(d.to_dict()) for d in diagnostics], indent=2, ensure_ascii=False) + "\n"
+    return json_text([with_url(d.to_dict()) for d in diagnostics]) + "\n"
 
 
 def with_url(finding: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from pathlib import PurePath
 from typing import Any, Mapping, Sequence
@@ -11,6 +10,7 @@ from typing import Any, Mapping, Sequence
 from flyconf import registry
 from flyconf._version import __version__
 from flyconf.diagnostics import Diagnostic, Severity
+from flyconf.report.escape import json_text
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -28,7 +28,9 @@ def render_sarif(diagnostics: Sequence[Diagnostic], *, sources: Mapping[str, str
         line_text = lines[d.line - 1].strip() if 1 <= d.line <= len(lines) else ""
         key = (d.code, d.path, line_text)
         seen[key] += 1
-        fingerprint = hashlib.sha256("\0".join((*key, str(seen[key]))).encode()).hexdigest()[:32]
+        # surrogatepass: a path from a file name that is not UTF-8 holds lone surrogates.
+        data = "\0".join((*key, str(seen[key]))).encode("utf-8", "surrogatepass")
+        fingerprint = hashlib.sha256(data).hexdigest()[:32]
         region: dict[str, Any] = {"startLine": d.line, "startColumn": d.column}
         if d.end_line is not None:
             region["endLine"] = d.end_line
@@ -63,7 +65,7 @@ def render_sarif(diagnostics: Sequence[Diagnostic], *, sources: Mapping[str, str
             "columnKind": "unicodeCodePoints",
         }],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return json_text(log) + "\n"
 
 
 def _uri(path: str) -> str:

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Callable, Mapping, Sequence
 
 from flyconf.diagnostics import Diagnostic, Severity
+from flyconf.report.escape import visible
 
 _RESET = "\033[0m"
 _BOLD = "\033[1m"
@@ -35,24 +36,28 @@ def render_text(
             lines_cache[d.path] = sources.get(d.path, "").splitlines()
         src = lines_cache[d.path]
         if 1 <= d.line <= len(src):
-            text = src[d.line - 1].replace("\t", " ")
+            raw = src[d.line - 1].replace("\t", " ")
+            # Controls in the line are shown escaped (visible), so the caret is placed by escaped widths.
+            text = visible(raw)
+            start = len(visible(raw[:d.column - 1])) + max(0, d.column - 1 - len(raw))
             gutter = " " * len(str(d.line))
             if d.end_line == d.line and d.end_column is not None and d.end_column > d.column:
-                width = d.end_column - d.column
+                spanned = raw[d.column - 1:d.end_column - 1]
+                width = len(visible(spanned)) + (d.end_column - d.column - len(spanned))
             elif d.end_line is not None and d.end_line > d.line:
-                width = max(1, len(text) - d.column + 1)
+                width = max(1, len(text) - start)
             else:
                 width = 1
-            caret = " " * (d.column - 1) + "^" * width
+            caret = " " * start + "^" * width
             out.append(paint(_DIM, f"{gutter} |"))
             out.append(f"{paint(_DIM, f'{d.line} |')} {text}")
             out.append(f"{paint(_DIM, f'{gutter} |')} {paint(_COLOR[d.severity], caret)}")
             if d.hint:
-                out.append(f"{gutter} = hint: {d.hint}")
+                out.append(f"{gutter} = hint: {visible(d.hint)}")
         else:
             gutter = " "
             if d.hint:
-                out.append(f"  = hint: {d.hint}")
+                out.append(f"  = hint: {visible(d.hint)}")
         url = _url(d.code)
         if url:
             out.append(f"{gutter} = see: {url}")
@@ -73,8 +78,11 @@ def headline(d: Diagnostic, paint: Callable[[str, str], str]) -> str:
     `[*]` after the rule, as in ruff: `flyconf fix` changes this one.
     """
     fix = " [*]" if d.fixable else ""
-    return (f"{paint(_BOLD, f'{d.path}:{d.line}:{d.column}:')} {paint(_COLOR[d.severity], d.severity.value + ':')} "
-            f"{paint(_COLOR[d.severity] + _BOLD, d.code)} [{d.rule}]{fix} {d.message}")
+    # The path and the message can quote the file (keys, values, file names): escaped, so that they
+    # cannot colour the terminal or forge a second finding line.
+    return (f"{paint(_BOLD, f'{visible(d.path)}:{d.line}:{d.column}:')} "
+            f"{paint(_COLOR[d.severity], d.severity.value + ':')} "
+            f"{paint(_COLOR[d.severity] + _BOLD, d.code)} [{d.rule}]{fix} {visible(d.message)}")
 
 
 def summary(diagnostics: Sequence[Diagnostic], files: int) -> str:

@@ -13,6 +13,7 @@ from flyconf.registry import check, declare
 from flyconf.sources.dockerfile import KNOWN_INSTRUCTIONS as _KNOWN
 from flyconf.sources.dockerfile import expand_vars
 from flyconf.suggest import did_you_mean
+from flyconf.units import ascii_int
 
 DOCKERFILE_SYNTAX = declare(
     "FC701", "dockerfile-syntax", "error",
@@ -514,9 +515,9 @@ def _volumes(app: App) -> Iterator[Diagnostic]:
 
 # -- ports ---------------------------------------------------------------------------------------------
 
-_PORT_FLAG = re.compile(r"^(?:--port|-p|--http-port|--listen-port)(?:=(\d+))?$")
+_PORT_FLAG = re.compile(r"^(?:--port|-p|--http-port|--listen-port)(?:=([0-9]+))?$")
 _BIND_FLAG = re.compile(r"^(?:--bind|-b|--listen|--host-port)(?:=(.+))?$")
-_HOST_PORT = re.compile(r"^(?:[\w.\-\[\]:]*):(\d{1,5})$")
+_HOST_PORT = re.compile(r"^(?:[\w.\-\[\]:]*):([0-9]{1,5})$")
 
 
 def _flag_port(argv: list[str], env: dict[str, str]) -> tuple[int, str] | None:
@@ -545,7 +546,8 @@ def _flag_port(argv: list[str], env: dict[str, str]) -> tuple[int, str] | None:
 
 def _port_value(value: str, env: dict[str, str]) -> int | None:
     value = expand_vars(value.strip(), env)
-    return int(value) if value.isdigit() and 0 < int(value) < 65536 else None
+    port = ascii_int(value)
+    return port if port is not None and 0 < port < 65536 else None
 
 
 def _port_mismatch(app: App) -> Iterator[Diagnostic]:
@@ -556,8 +558,8 @@ def _port_mismatch(app: App) -> Iterator[Diagnostic]:
         return
     for service in app.services():
         internal = service.get("internal_port")
-        if isinstance(internal, str) and internal.isdigit():
-            internal = int(internal)
+        if isinstance(internal, str):
+            internal = ascii_int(internal)
         if not isinstance(internal, int) or isinstance(internal, bool):
             continue
         for group in app.groups_of(service):
@@ -614,19 +616,21 @@ def _listening_port(app: App, group: str, env: dict[str, str]) -> tuple[int, str
         where = f"{df.display_path}:{last.start_line}" if last is not None else ""
     exposed = []
     for value, ins in image.expose:
-        m = re.match(r"^(\d+)(?:/(tcp|udp))?$", value)
-        if m:
-            exposed.append((int(m.group(1)), ins))
+        m = re.match(r"^([0-9]+)(?:/(tcp|udp))?$", value)
+        port = ascii_int(m.group(1)) if m else None
+        if port is not None:
+            exposed.append((port, ins))
     ports = {p for p, _ in exposed}  # a port the image says it listens on is never a mismatch
     flagged = _flag_port(argv, env)
     if flagged is not None:
         return flagged[0], f"`{flagged[1]}` in the start command, {where}", ports, False
     port_var = app.env.get("PORT")
-    if port_var is not None and port_var.value.strip().isdigit():
+    env_port = ascii_int(port_var.value.strip()) if port_var is not None else None
+    if port_var is not None and env_port is not None:
         if port_var.origin == "fly.toml":
             line = app.fly.value_span(port_var.path).line
-            return int(port_var.value), f"PORT in [env], {app.fly.display_path}:{line}", ports, False
-        return int(port_var.value), f"ENV PORT, {df.display_path}:{port_var.span.line}", ports, False
+            return env_port, f"PORT in [env], {app.fly.display_path}:{line}", ports, False
+        return env_port, f"ENV PORT, {df.display_path}:{port_var.span.line}", ports, False
     if exposed and not command.strip():  # EXPOSE speaks for the image's CMD, not a [processes] command
         first_port, first_ins = exposed[0]
         return first_port, f"EXPOSE, {df.display_path}:{first_ins.start_line}", ports, True

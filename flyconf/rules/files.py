@@ -70,3 +70,31 @@ EMPTY_CONFIG = declare(
     good='app = "my-app"\nprimary_region = "ams"\n\n[http_service]\ninternal_port = 8080\n',
     family="files",
 )
+
+INTERNAL_ERROR = declare(
+    "FC004",
+    "internal-error",
+    "error",
+    "flyconf itself failed while reading or checking a file.",
+    """
+    This is a bug in flyconf, not in your file: reading or checking the file
+    raised an error that flyconf did not expect. The finding names the error.
+    The other files of the run are still checked and reported, but this file's
+    findings may be incomplete, and `flyconf fix` changes nothing in its app.
+    Please report it at https://github.com/flyconf/flyconf/issues with the file
+    (or the smallest part of it that still fails) and the traceback that
+    `flyconf lint --debug` prints for it.
+    """,
+    bad=(
+        "==> $ <==\n"
+        "flyconf lint fly.toml\n"
+        "# fly.toml:1:1: error: FC004 [internal-error] flyconf failed while checking this file: ...\n"
+    ),
+    good=(
+        "==> $ <==\n"
+        "flyconf lint --debug fly.toml\n"
+        "# the traceback to report with the file\n"
+    ),
+    family="files",
+    example_file="$",
+)

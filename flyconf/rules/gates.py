@@ -35,6 +35,7 @@ from flyconf.sources.script import (
     Simple,
     Word,
 )
+from flyconf.units import ascii_int
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def _positional_body(text: str) -> str | None:
         body = text[1:]
     else:
         return None
-    m = re.match(r"(\d+|[@*#])", body)
+    m = re.match(r"([0-9]+|[@*#])", body)
     if not m:
         return None
     if m.group(1) == "0":
@@ -182,6 +183,21 @@ def _positional_body(text: str) -> str | None:
     if m.group(1) == "#" and len(body) > 1:  # ${#1}: a length, or ${#} with more after it
         return None
     return body
+
+
+_SHELL_INT = re.compile(r"[ \t\n\r\v\f]*([+-]?)([0-9]+)[ \t\n\r\v\f]*")
+
+
+def _shell_int(text: str) -> int | None:
+    """An integer as `test` reads it (strtoimax: blanks around, a sign, ASCII digits), or None where `test`
+    says "Illegal number". Python's int() would also take "1_000" and "٣"."""
+    m = _SHELL_INT.fullmatch(text)
+    if m is None:
+        return None
+    value = ascii_int(m.group(2))
+    if value is None or value > 2**63 - (m.group(1) != "-"):  # out of range: strtoimax sets ERANGE
+        return None
+    return -value if m.group(1) == "-" else value
 
 
 class Evaluator:
@@ -198,7 +214,7 @@ class Evaluator:
         if body is None:
             raise Unknown(text)
         args = self.args
-        m = re.match(r"(\d+|[@*#])(.*)$", body, re.S)
+        m = re.match(r"([0-9]+|[@*#])(.*)$", body, re.S)
         assert m is not None
         name, rest = m.group(1), m.group(2)
         if name == "#":
@@ -206,7 +222,8 @@ class Evaluator:
         if name in "@*":
             if not rest:
                 return list(args)
-            slice_ = re.fullmatch(r":\s*(-?\s*\d+)(?::\s*(\d+))?", rest)
+            # At most 18 digits: an int64, and never a string too long for int().
+            slice_ = re.fullmatch(r":\s*(-?\s*[0-9]{1,18})(?::\s*([0-9]{1,18}))?", rest)
             if slice_ is None or not self.bash:
                 raise Unknown(text)
             offset = int(slice_.group(1).replace(" ", ""))
@@ -222,7 +239,8 @@ class Evaluator:
             if "$0" in picked:
                 raise Unknown(text)
             return picked
-        value = args[int(name) - 1] if 0 < int(name) <= len(args) else None
+        index = ascii_int(name)  # None for a number too long to convert: no such parameter is set
+        value = args[index - 1] if index is not None and 0 < index <= len(args) else None
         if not rest:
             return value or ""
         default = re.fullmatch(r"(:?)([-=])(.*)", rest, re.S)
@@ -479,10 +497,10 @@ def _posix_test(args: list[str]) -> bool | None:
         if op == "!=":
             return a != b
         if op in _INT_OPS:
-            try:
-                return _INT_OPS[op](int(a), int(b))
-            except ValueError:
+            lhs, rhs = _shell_int(a), _shell_int(b)
+            if lhs is None or rhs is None:
                 return False  # `[: Illegal number`: status 2, the test fails
+            return _INT_OPS[op](lhs, rhs)
         return None
     return None
 
@@ -510,10 +528,10 @@ def _double(ev: Evaluator, words: list[Word]) -> bool | None:
             same = fnmatch.fnmatchcase(a, ev.pattern(b))
             return same if op != "!=" else not same
         if op in _INT_OPS:
-            try:
-                return _INT_OPS[op](int(a), int(ev.string(b)))
-            except ValueError:
-                return None
+            lhs, rhs = _shell_int(a), _shell_int(ev.string(b))
+            if lhs is None or rhs is None:
+                return None  # bash evaluates an arithmetic expression here: not followed
+            return _INT_OPS[op](lhs, rhs)
         if op == "=~":
             try:
                 return re.search(ev.string(b), a) is not None

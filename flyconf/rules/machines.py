@@ -11,7 +11,7 @@ from flyconf.app import App
 from flyconf.diagnostics import Diagnostic
 from flyconf.registry import check, declare
 from flyconf.rules.schema import INVALID_VALUE
-from flyconf.units import memory_size
+from flyconf.units import ascii_int, memory_size
 
 MACHINE_CONFIG = declare(
     "FC105", "machine-config-invalid", "error",
@@ -102,7 +102,7 @@ def _memory(app: App) -> Iterator[Diagnostic]:
                 hint='write megabytes as a whole number, or a size such as "512mb" or "2gb"',
             )
         elif size.amount == 0:
-            whole = isinstance(raw, int) or (isinstance(raw, str) and raw.strip("+-").isdigit())
+            whole = isinstance(raw, int) or (isinstance(raw, str) and ascii_int(raw.strip("+-")) is not None)
             why = "is zero" if whole else "is less than 1 MiB, which flyctl truncates to 0 MB"
             yield INVALID_VALUE.diagnostic(
                 doc, doc.value_span(path),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.registry import check, declare
 from flyconf.suggest import closest
+from flyconf.units import ascii_int
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -530,7 +531,7 @@ def _type_hint(path: tuple[Any, ...], instance: Any, expected: Any) -> str | Non
     if isinstance(instance, str) and "array" in expected_list:
         return f"write a list: `{name} = [\"...\"]`"
     if isinstance(instance, str) and expected_list and set(expected_list) <= {"integer", "number"}:
-        if instance.strip().lstrip("-").isdigit():
+        if ascii_int(instance.strip().lstrip("-")) is not None:
             return f"remove the quotes: `{name} = {instance.strip()}`"
     if not isinstance(instance, str) and expected_list == ["string"]:
         return f"quote the value: `{name} = \"{instance}\"`" if isinstance(instance, (int, float)) else None

@@ -34,6 +34,7 @@ from flyconf.sources.script import (
     parse_script,
     simple_commands,
 )
+from flyconf.units import ascii_int
 
 NO_EXEC = declare(
     "FC801", "entrypoint-no-exec", "warning",
@@ -443,7 +444,7 @@ def _exec_target(cmd: ShellCommand) -> list[Word]:
 def _keepalive(cmd: ShellCommand) -> bool:
     argv = [w.value for w in cmd.argv]
     if argv[:1] == ["sleep"] and len(argv) > 1 and (argv[1] in ("infinity", "inf") or
-                                                       (argv[1].isdigit() and int(argv[1]) >= 3600)):
+                                                       (ascii_int(argv[1]) or 0) >= 3600):
         return True
     return argv[:1] == ["tail"] and "-f" in argv and "/dev/null" in argv
 
@@ -653,7 +654,7 @@ def _positional_param(text: str) -> str | None:
         return None
     if body == "#":
         return "count"
-    m = re.match(r"(\d+|[@*])", body)
+    m = re.match(r"([0-9]+|[@*])", body)
     if not m or m.group(1) == "0":
         return None
     rest = body[m.end():]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -10,8 +11,9 @@ from flyconf.app import App, Entry
 from flyconf.app import tables as _tables
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.registry import check, declare
+from flyconf.rules.schema import INVALID_VALUE
 from flyconf.sources.tomlspan import KeyPath
-from flyconf.units import UNIT_WORDS, duration_seconds, format_duration
+from flyconf.units import UNIT_WORDS, ascii_int, duration_nanoseconds, duration_seconds, format_duration
 
 PORT_INVALID = declare(
     "FC501", "port-invalid", "error",
@@ -244,6 +246,27 @@ def check_durations(app: App) -> Iterator[Diagnostic]:
         seconds = duration_seconds(d.value, d.bare_unit)
         name = _key_name(d.path)
         bare = isinstance(d.value, (int, float))
+        if bare and seconds is None:
+            # TOML's inf and nan, or a float beyond an int64: fly-go turns a bare number into a Duration
+            # with Go's int64(), whose result for a value an int64 cannot hold is undefined (Go spec,
+            # Conversions). An integer that large never gets here: the file does not load (FC002).
+            yield INVALID_VALUE.diagnostic(
+                doc, doc.value_span(d.path),
+                f"`{name} = {_toml_number(d.value)}` is not a duration: flyctl converts a bare number here to a "
+                "whole number with Go's int64(), whose result for a value an int64 cannot hold (such as infinity "
+                "or NaN) is undefined",
+                hint=f'write the duration as a string with its unit, such as `{name} = "30s"`',
+            )
+            continue
+        if isinstance(d.value, str) and duration_nanoseconds(d.value) == "out of range":
+            shown = d.value if len(d.value) <= 40 else d.value[:37] + "..."
+            yield INVALID_VALUE.diagnostic(
+                doc, doc.value_span(d.path),
+                f"`{name} = {json.dumps(shown, ensure_ascii=False)}` is longer than the longest Go duration "
+                "(about 292 years): flyctl fails to load the file (Go's time.ParseDuration: \"invalid duration\")",
+                hint=f'write a shorter duration, such as `{name} = "30s"`',
+            )
+            continue
         if bare:
             consequence = _clamp(d, seconds) if seconds is not None else None
             if d.kind == "toplevel-check" and consequence and seconds is not None:
@@ -288,6 +311,13 @@ def check_durations(app: App) -> Iterator[Diagnostic]:
                     hint='use a value between "0s" and "5m"',
                     severity=Severity.WARNING if seconds < 0 else None,
                 )
+
+
+def _toml_number(value: object) -> str:
+    """A number as TOML writes it: Python's str() would write "nan" and "inf" too, but TOML has no "+inf"."""
+    if not isinstance(value, float) or math.isfinite(value):
+        return str(value)
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
 
 
 def _key_name(path: KeyPath) -> str:
@@ -338,8 +368,8 @@ def _as_port(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        return ascii_int(value.strip())
     return None
 
 

@@ -21,6 +21,7 @@ from typing import Iterable
 
 from flyconf.diagnostics import Span
 from flyconf.sources.base import Document, ReadFailure
+from flyconf.units import ascii_int
 
 KNOWN_INSTRUCTIONS = frozenset({
     "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER",
@@ -136,8 +137,9 @@ class Dockerfile(Document):
         for st in self.stages:
             if st.name is not None and st.name.lower() == low:
                 return st
-        if name.isdigit() and int(name) < len(self.stages):
-            return self.stages[int(name)]
+        index = ascii_int(name)
+        if index is not None and index < len(self.stages):
+            return self.stages[index]
         return None
 
     def target_stage(self, target: str | None = None) -> Stage | None:
@@ -223,7 +225,7 @@ def _volume_paths(value: str) -> list[str]:
         try:
             parsed = json.loads(value)
             return [p for p in parsed if isinstance(p, str)]
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting too deep to read
             pass
     return [p for p in value.split() if p]
 

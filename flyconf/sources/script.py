@@ -623,7 +623,7 @@ class _Lexer:
             stop = self.pos
         raw = text[start:stop]
         # io number: digits directly followed by a redirection
-        if raw.isdigit() and stop < end and text[stop] in "<>":
+        if raw.isascii() and raw.isdigit() and stop < end and text[stop] in "<>":  # sh: ASCII digits only
             return _Tok("ionum", raw, start)
         self._brace_expansion(mask)
         line, col = self.sink.pos(start)
@@ -705,7 +705,7 @@ class _Lexer:
             parts.append(["param", text[i:stop], in_dq, i])
             self.pos = stop
             return True
-        if nxt and (nxt.isdigit() or nxt in "@*#?$!-"):
+        if nxt and ("0" <= nxt <= "9" or nxt in "@*#?$!-"):  # $1..$9; "$²" is a literal "$" and "²"
             parts.append(["param", text[i:i + 2], in_dq, i])
             self.pos = i + 2
             return True
@@ -833,8 +833,8 @@ def parameter_bashism(body: str) -> str | None:
     m = _NAME.match(body, k)
     if m:
         k = m.end()
-    elif k < len(body) and body[k].isdigit():
-        while k < len(body) and body[k].isdigit():
+    elif k < len(body) and "0" <= body[k] <= "9":
+        while k < len(body) and "0" <= body[k] <= "9":
             k += 1
     elif k < len(body) and body[k] in "@*#?$!-0":
         k += 1

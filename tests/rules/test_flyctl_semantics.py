@@ -381,10 +381,10 @@ def test_every_rule_names_its_evidence():
 
     markers = re.compile(r"superfly/|fly-go|Fly's docs|docs\b|#\d+|Docker's|BuildKit|POSIX|go-units|google/shlex|"
                          r"boot log|dash|flyctl's own|Compose specification|compose-go")
-    # io-error, invalid-suppression and unused-suppression are about flyconf itself; migration-skipped is about the
-    # shell's own
-    # positional parameters and test(1), which its explanation spells out.
-    about_flyconf = {"io-error", "invalid-suppression", "unused-suppression", "migration-skipped"}
+    # io-error, internal-error, invalid-suppression and unused-suppression are about flyconf itself;
+    # migration-skipped is about the shell's own positional parameters and test(1), which its explanation
+    # spells out.
+    about_flyconf = {"io-error", "internal-error", "invalid-suppression", "unused-suppression", "migration-skipped"}
     missing = [r.name for r in registry.all_rules()
                if r.name not in about_flyconf and not markers.search(r.explanation)]
     assert missing == []
