@@ -464,6 +464,8 @@ def _wrapper_changes(configs: list[_Config], movers: list[_Config], render: bool
 
     first = movers[0]
     assert first.app.directory is not None
+    for mover in movers:  # raises PlanError where the key cannot be taken out cleanly
+        comment_out_release_command(mover.now.flytoml)
     commands = {c.command for c in movers}
     if len(commands) > 1:
         raise PlanError(f"the fly.toml files that share {DEFAULT_SCRIPT} migrate with different commands ("

@@ -294,17 +294,74 @@ def comment_out_release_command(flytoml: Any) -> tuple[str, str]:
     command = flytoml.get(("deploy", "release_command"))
     key = flytoml.key_span(("deploy", "release_command"))
     value = flytoml.value_span(("deploy", "release_command"))
+    summary = f"moved [deploy] release_command ({command!r}) to {DEFAULT_SCRIPT}, which runs it on every Machine"
+    if _inline_deploy(flytoml.text):
+        return _drop_from_inline_table(flytoml, key, value), summary
     lines = flytoml.text.splitlines(keepends=True)
     first, last = key.line - 1, (value.end_line or value.line) - 1
     source = "".join(lines[first : last + 1])
     indent = source[: len(source) - len(source.lstrip(" \t"))]
     newline = "\r\n" if source.endswith("\r\n") else "\n"
     original = " ".join(part.strip() for part in source.strip().splitlines())
-    comment = (f"{indent}# {original}{newline}"
-               f"{indent}# flyconf: moved to {DEFAULT_SCRIPT}, which migrates on every Machine at start-up "
-               f"(the release Machine has no volume){newline}")
+    comment = _moved_note(indent, original, newline)
     text = "".join(lines[:first]) + comment + "".join(lines[last + 1 :])
-    return text, f"moved [deploy] release_command ({command!r}) to {DEFAULT_SCRIPT}, which runs it on every Machine"
+    return text, summary
+
+
+def _moved_note(indent: str, original: str, newline: str) -> str:
+    return (f"{indent}# {original}{newline}"
+            f"{indent}# flyconf: moved to {DEFAULT_SCRIPT}, which migrates on every Machine at start-up "
+            f"(the release Machine has no volume){newline}")
+
+
+def _inline_deploy(text: str) -> bool:
+    """Whether `deploy` is an inline table (`deploy = { release_command = ..., strategy = ... }`)."""
+    import tomlkit
+    from tomlkit.items import InlineTable
+
+    return isinstance(tomlkit.parse(text).get("deploy"), InlineTable)
+
+
+def _drop_from_inline_table(flytoml: Any, key: Any, value: Any) -> str:
+    """fly.toml's text with `release_command` (and its comma) removed from the inline `deploy` table, the other
+    keys and the formatting as they were, and the command kept as a comment above the table's line, as for a
+    `[deploy]` table. Raises PlanError if the result is not exactly the old data without that key."""
+    import re
+
+    from flyconf.sources.flytoml import FlyToml, parse_flytoml
+
+    text: str = flytoml.text
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(line: int, column: int) -> int:
+        return starts[line - 1] + column - 1
+
+    begin, end = offset(key.line, key.column), offset(value.end_line or value.line, value.end_column or value.column)
+    before, after = text[:begin], text[end:]
+    if (m := re.match(r"[ \t]*,[ \t]*", after)) is not None:
+        after = after[m.end():]  # `release_command = "...", strategy = ...`
+    elif (m := re.search(r",[ \t]*\Z", before)) is not None:
+        before = before[: m.start()]  # `..., release_command = "..." }`
+    elif before.rstrip(" \t").endswith("{") and after.lstrip(" \t").startswith("}"):
+        before, after = before.rstrip(" \t"), after.lstrip(" \t")  # the only key: `deploy = {}`
+    table_line = flytoml.key_span(("deploy",)).line - 1
+    source = lines[table_line]
+    indent = source[: len(source) - len(source.lstrip(" \t"))]
+    newline = "\r\n" if source.endswith("\r\n") else "\n"
+    original = " ".join(part.strip() for part in text[begin:end].splitlines())
+    edited = before + after
+    at = starts[table_line]
+    new = edited[:at] + _moved_note(indent, original, newline) + edited[at:]
+    expected = dict(flytoml.data)
+    expected["deploy"] = {k: v for k, v in expected["deploy"].items() if k != "release_command"}
+    parsed = parse_flytoml(new, flytoml.display_path)
+    if not isinstance(parsed, FlyToml) or parsed.data != expected:
+        raise PlanError("the inline `deploy` table could not be edited without changing its other keys; move "
+                        "`release_command` by hand")
+    return new
 
 
 def key_indent(text: str) -> int:
