@@ -29,16 +29,17 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
-def _root(target: Path, directory: Path | None) -> Path:
+def _root(target: Path, directory: Path | None, *, named: bool) -> Path:
     """The project directory `generate` writes in: the app's (the fly.toml's, or the current directory), unless
-    the path named on the command line lies elsewhere: then the directory that path names."""
+    ``named`` on the command line, the path lies elsewhere: then the directory that path names (the user chose
+    it; a symlink out of it is still refused)."""
     import os
 
     base = os.path.abspath(directory if directory is not None else Path.cwd())
-    named = os.path.abspath(target)
-    if named.startswith(base.rstrip(os.sep) + os.sep):
+    where = os.path.abspath(target)
+    if not named or where.startswith(base.rstrip(os.sep) + os.sep):
         return Path(base)
-    return Path(os.path.dirname(named))
+    return Path(os.path.dirname(where))
 
 
 def _load_app(config: str | None):  # type: ignore[no-untyped-def]
@@ -113,7 +114,7 @@ def _entrypoint(args: argparse.Namespace) -> int:
         out = app.directory / out
     from flyconf.fileio import WriteError, write_atomic, write_problem
 
-    root = _root(out, app.directory)
+    root = _root(out, app.directory, named=args.output != "bin/fly-entrypoint")
     problem = write_problem(out, root)
     if problem is not None:
         return _error(f"{problem}; not written")
@@ -170,7 +171,7 @@ def _dockerfile(args: argparse.Namespace) -> int:
 
     assert df.fs_path is not None
     # The project: the directory of the Dockerfile named on the command line, else the app's (fly.toml's).
-    root = _root(df.fs_path, None if args.path else app.directory)
+    root = _root(df.fs_path, None if args.path else app.directory, named=bool(args.path))
     problem = write_problem(df.fs_path, root)
     if problem is not None:
         return _error(f"{problem}; not edited")
