@@ -23,7 +23,7 @@ from flyconf.fileio import UnsafeWrite, Write, WriteError, write_files
 from flyconf.generate.entrypoint import EntrypointOptions, render_entrypoint, write_entrypoint
 from flyconf.generate.fix import apply, plan_fixes
 from flyconf.lint import run
-from tests.conftest import REPO
+from tests.conftest import CORPUS, REPO, needs_shared
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -442,3 +442,48 @@ def test_apply_writes_a_plan_made_by_plan_fixes(tmp_path: Path, monkeypatch):
     assert {e.root for e in plan} == {app.resolve()}
     assert sorted(str(p) for p in apply(plan)) == sorted(FILES)
     assert len(plan_fixes(".")) == 0
+
+
+# -- real apps, with CRLF, a BOM and their own modes ------------------------------------------------------------
+
+def _corpus_candidates() -> list[Path]:
+    """Corpus apps whose fly.toml could have something to fix (a release_command or a SQLite-looking path)."""
+    import re
+
+    hint = re.compile(r"release_command|sqlite|\.db\b", re.IGNORECASE)
+    return sorted({p.parent for p in CORPUS.glob("*/fly*.toml") if hint.search(p.read_text(errors="replace"))})
+
+
+@needs_shared(CORPUS)
+def test_fix_on_real_apps_keeps_crlf_bom_mode_comments_and_is_idempotent(tmp_path: Path):
+    """Every corpus app that fix changes, with each file it edits saved with CRLF line endings, a BOM and mode
+    0640: the fixed files parse, keep all three and every comment line, and a second fix changes nothing."""
+    fixed = 0
+    for src in _corpus_candidates():
+        if not len(plan_fixes(src)):
+            continue
+        app = tmp_path / src.name
+        shutil.copytree(src, app, symlinks=True)
+        edited = [e.path for e in plan_fixes(app) if e.old is not None]
+        originals = {}
+        for path in edited:
+            text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+            originals[path] = text
+            path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+            path.chmod(0o640)
+        plan = plan_fixes(app)
+        assert sorted(e.path for e in plan if e.old is not None) == sorted(edited), src.name
+        apply(plan)
+        fixed += 1
+        for path in edited:
+            raw = path.read_bytes()
+            assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\n") == raw.count(b"\r\n"), path
+            assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
+            text = raw.decode("utf-8-sig").replace("\r\n", "\n")
+            for line in originals[path].split("\n"):
+                if line.strip().startswith("#"):
+                    assert line in text, (path, line)
+            if path.name.endswith(".toml"):
+                tomllib.loads(text)
+        assert len(plan_fixes(app)) == 0, f"a second fix of {src.name} changed something"
+    assert fixed >= 3  # the corpus has real fixable apps (4 today): the test is not vacuous
