@@ -397,13 +397,6 @@ def apply(
     return kept
 
 
-def suppressed(doc: Any, code: str, line: int) -> bool:
-    """Whether a finding of ``code`` on ``line`` of ``doc`` is silenced by a suppression comment (as :func:`apply`
-    would drop it): `flyconf fix` does not fix what the user suppressed."""
-    sups, _bad = suppressions(doc)
-    return any(code in s.codes and s.covers(line) for s in sups)
-
-
 def _unused(doc: Any, s: Suppression, name: Name) -> Diagnostic:
     if s.whole_file:
         where = "in this file, which has no such finding"

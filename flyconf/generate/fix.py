@@ -216,15 +216,20 @@ def _allowed(ws: Workspace) -> Callable[[FindingRef], bool]:
     """Whether fix may fix a finding: its rule is selected for its file (the run's configuration) and no
     `# flyconf: ignore[...]` comment silences it, as lint's filter decides (flyconf.lint._finish)."""
     from flyconf.config import Configuration
-    from flyconf.suppress import suppressed
+    from flyconf.suppress import Suppression, suppressions
 
     conf = ws.config if ws.config is not None else Configuration()
+    read: dict[str, list[Suppression]] = {}  # each file's suppressions, read once however many findings it has
 
     def allowed(ref: FindingRef) -> bool:
         if not conf.policy(ref.path).allows(ref.code):
             return False
         doc = ws.documents.get(ref.path)
-        return doc is None or not suppressed(doc, ref.code, ref.line)
+        if doc is None:
+            return True
+        if ref.path not in read:
+            read[ref.path] = suppressions(doc)[0]
+        return not any(ref.code in s.codes and s.covers(ref.line) for s in read[ref.path])
 
     return allowed
 
