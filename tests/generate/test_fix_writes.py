@@ -488,3 +488,32 @@ def test_fix_on_real_apps_keeps_crlf_bom_mode_comments_and_is_idempotent(tmp_pat
                 tomllib.loads(text)
         assert len(plan_fixes(app)) == 0, f"a second fix of {src.name} changed something"
     assert fixed >= 3  # the corpus has real fixable apps (4 today): the test is not vacuous
+
+
+def _limited() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2_000_000_000, 2_000_000_000))
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo"])
+def test_a_wrapper_that_is_a_device_or_a_fifo_is_never_read(tmp_path: Path, kind: str):
+    """bin/fly-entrypoint -> /dev/zero, or a FIFO: fix and generate neither hang nor fill memory reading it; they
+    decline (fix) or refuse (generate) to replace it."""
+    app = app_copy(tmp_path)
+    (app / "bin").mkdir()
+    wrapper = app / "bin" / "fly-entrypoint"
+    if kind == "fifo":
+        os.mkfifo(wrapper)
+    else:
+        wrapper.symlink_to("/dev/zero")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for args, code, message in ((["fix"], 1, "release_command not moved: bin/fly-entrypoint "),
+                                (["generate", "entrypoint", "--preset", "prisma", "--volume", "/data", "--database",
+                                  "/data/dev.db"], 2, "flyconf: error: bin/fly-entrypoint ")):
+        proc = subprocess.run([sys.executable, "-m", "flyconf", *args], cwd=app, capture_output=True, text=True,
+                              env=env, timeout=60, preexec_fn=_limited)
+        assert proc.returncode == code, proc.stderr
+        assert message + ("is not a regular file" if kind == "fifo" else "is outside the project directory") \
+            in proc.stderr
+    assert stat.S_ISFIFO(os.lstat(wrapper).st_mode) if kind == "fifo" else os.readlink(wrapper) == "/dev/zero"
