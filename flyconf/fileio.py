@@ -148,8 +148,10 @@ def write_files(writes: Sequence[Write]) -> list[Path]:
                 os.replace(p.tmp, p.name, src_dir_fd=p.dir_fd, dst_dir_fd=p.dir_fd)
                 p.renamed = True
                 done.append(p)
-        except OSError as exc:
+        except BaseException as exc:  # an interrupt too: never leave some files renamed and others not
             failed = _restore(done)
+            if not isinstance(exc, OSError):
+                raise
             where = _shown(p.write, exc)
             if failed:
                 raise WriteError(f"{where}; restoring the files already written failed too: {'; '.join(failed)}") \

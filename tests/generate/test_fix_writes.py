@@ -517,3 +517,19 @@ def test_a_wrapper_that_is_a_device_or_a_fifo_is_never_read(tmp_path: Path, kind
         assert message + ("is not a regular file" if kind == "fifo" else "is outside the project directory") \
             in proc.stderr
     assert stat.S_ISFIFO(os.lstat(wrapper).st_mode) if kind == "fifo" else os.readlink(wrapper) == "/dev/zero"
+
+
+def test_an_interrupt_between_renames_puts_every_file_back(tmp_path: Path, monkeypatch):
+    for name in ("a", "b"):
+        (tmp_path / name).write_text(f"{name}\n")
+    real = os.replace
+
+    def interrupted(src, dst, **kw):
+        if dst == "b" and str(src).endswith(".tmp"):
+            raise KeyboardInterrupt
+        return real(src, dst, **kw)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_files([Write(tmp_path / "a", "A\n", tmp_path), Write(tmp_path / "b", "B\n", tmp_path)])
+    assert snapshot(tmp_path) == {"a": b"a\n", "b": b"b\n"}
