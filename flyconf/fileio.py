@@ -120,7 +120,6 @@ class _Prepared:
     name: str
     tmp: str | None = None
     backup: str | None = None  # the original, kept until every rename succeeded
-    existed: bool = False
     created_dirs: list[tuple[int, str]] = field(default_factory=list)  # (parent fd, name), outermost first
     renamed: bool = False
 
@@ -216,7 +215,6 @@ def _prepare(w: Write, fds: list[int]) -> _Prepared:
         if st is not None:
             if not stat.S_ISREG(st.st_mode):
                 raise UnsafeWrite(f"{shown} is not a regular file")
-            p.existed = True
             if not data.startswith(BOM) and _starts_with_bom(name, fd):
                 data = BOM + data  # the file had one; the text was read without it
         tmp = f".{name}.flyconf-{secrets.token_hex(4)}.tmp"
