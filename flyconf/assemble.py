@@ -42,6 +42,11 @@ class Workspace:
         self.documents: dict[str, Document] = {}
         # The App of each fly.toml document, assembled once per run (lint and fix's `[*]` plan share it).
         self._apps: dict[int, tuple[Any, App, list[Diagnostic]]] = {}
+        # The run's configuration (flyconf.config.Configuration; None: the defaults) and the directories it
+        # was pointed at: fix plans with them (which findings it may fix, where it may write), and lint's `[*]`
+        # asks the same plan.
+        self.config: Any = None
+        self.roots: tuple[Path, ...] = ()
 
     def load(self, path: Path, kind: str, shown: str | None = None) -> Loaded:
         key = (path.resolve(), kind)

@@ -339,21 +339,29 @@ def _write_stdout(text: str, *, json_document: bool) -> None:
 def _fix(args: "argparse.Namespace") -> int:
     """Exit 0 when there is nothing to fix or everything was fixed; 1 when changes are pending (--diff) or
     findings of the rules fix owns are left; 2 for a usage error (a path that does not exist)."""
+    from flyconf.config import ConfigError
+    from flyconf.fileio import WriteError
     from flyconf.generate.fix import apply, plan_fixes
+    from flyconf.report.escape import visible  # what fix says quotes the files, as lint's text output does
 
     try:
-        plan = plan_fixes(args.paths or ["."])
+        plan = plan_fixes(args.paths or ["."], config=True)
     except FileNotFoundError as exc:
         print(f"flyconf: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except ConfigError as exc:  # a bad configuration file: where, which key, why
+        print(f"flyconf: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     if args.diff:
         for edit in plan:
             sys.stdout.write(edit.diff(_shown(edit.path)))
         sys.stdout.flush()
     else:
-        apply(plan)
-    from flyconf.report.escape import visible  # what fix says quotes the files, as lint's text output does
-
+        try:
+            apply(plan)
+        except WriteError as exc:  # nothing was changed (or what could not be put back is named)
+            print(f"flyconf: error: {visible(str(exc))}", file=sys.stderr)
+            return EXIT_ERROR
     for line in plan.done:
         print(("would fix: " if args.diff else "fixed: ") + visible(line), file=sys.stderr)
     for left in plan.left:

@@ -62,6 +62,7 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", units: Sequence[A
     """
     plan = ComposePlan()
     from flyconf.compose.lint import load_units
+    from flyconf.fileio import project_root, write_problem
     from flyconf.generate.plan import FileChange
     from flyconf.rules.compose import COMPOSE_NOT_ON_VOLUME, COMPOSE_READ_ONLY, sqlite_verdicts
     from flyconf.suppress import apply
@@ -74,7 +75,10 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", units: Sequence[A
         verdicts = [v for v in sqlite_verdicts(unit) if v.rule in (COMPOSE_NOT_ON_VOLUME, COMPOSE_READ_ONLY)]
         if not verdicts:
             continue
-        kept = {(d.path, d.line, d.column, d.code) for d in apply([v.diagnostic() for v in verdicts], ws.documents)}
+        # What lint reports: the rule selected for the file (the run's configuration) and not suppressed.
+        conf = ws.config
+        kept = {(d.path, d.line, d.column, d.code) for d in apply([v.diagnostic() for v in verdicts], ws.documents)
+                if conf is None or conf.policy(d.path).allows(d.code)}
         planned: dict[str, str] = {}  # directory -> volume: services that open the same file share it
         mounted: set[tuple[str, str]] = set()
         taken = set(unit.project.volumes) | {m.source for sa in unit.services for m in sa.service.mounts
@@ -95,6 +99,10 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", units: Sequence[A
             doc = service.at.doc
             if doc.fs_path is None:
                 continue
+            problem = write_problem(doc.fs_path, project_root(doc.fs_path, ws.roots))
+            if problem is not None:
+                plan.skipped.append(f"{shown}: {v.db.path} not moved onto a volume: {problem}")
+                continue
             if directory in planned:
                 volume, declare = planned[directory], False
             else:
@@ -114,7 +122,7 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", units: Sequence[A
             continue
         if new == doc.text:
             continue
-        plan.changes.append(FileChange(path, doc.text, new, why="Compose file"))
+        plan.changes.append(FileChange(path, doc.text, new, why="Compose file", root=project_root(path, ws.roots)))
         plan.fixed.update(e.finding for e in items)
         for e in items:
             declared = ", declared under top-level `volumes`" if e.declare else ""

@@ -29,6 +29,19 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
+def _root(target: Path, directory: Path | None, *, named: bool) -> Path:
+    """The project directory `generate` writes in: the app's (the fly.toml's, or the current directory), unless
+    ``named`` on the command line, the path lies elsewhere: then the directory that path names (the user chose
+    it; a symlink out of it is still refused)."""
+    import os
+
+    base = os.path.abspath(directory if directory is not None else Path.cwd())
+    where = os.path.abspath(target)
+    if not named or where.startswith(base.rstrip(os.sep) + os.sep):
+        return Path(base)
+    return Path(os.path.dirname(where))
+
+
 def _load_app(config: str | None):  # type: ignore[no-untyped-def]
     """The App of --config (or ./fly.toml), or an App without fly.toml; a message on failure."""
     from flyconf.app import App
@@ -99,12 +112,18 @@ def _entrypoint(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if not out.is_absolute() and app.directory is not None and args.config:
         out = app.directory / out
-    if out.exists() and not args.force and not is_generated(out):
-        return _error(f"{display(out)} exists and was not written by flyconf; use --force to replace it")
-    from flyconf.fileio import write_atomic
+    from flyconf.fileio import WriteError, write_atomic, write_problem
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, script, mode=0o755)
+    root = _root(out, app.directory, named=args.output != "bin/fly-entrypoint")
+    problem = write_problem(out, root)
+    if problem is not None:
+        return _error(f"{problem}; not written")
+    if (out.exists() or out.is_symlink()) and not args.force and not is_generated(out):
+        return _error(f"{display(out)} exists and was not written by flyconf; use --force to replace it")
+    try:
+        write_atomic(out, script, mode=0o755, root=root)
+    except WriteError as exc:
+        return _error(str(exc))
     print(f"flyconf: wrote {display(out)} (volume {options.volume}, database {options.database or 'not set'}"
           + (f", also {', '.join(options.other_databases)}" if options.other_databases else "")
           + (f", groups {', '.join(options.groups)}" if options.groups else "")
@@ -148,10 +167,18 @@ def _dockerfile(args: argparse.Namespace) -> int:
     if args.diff:
         sys.stdout.write(unified_diff(df.display_path, df.text, edit.text))
         return EXIT_PENDING
-    from flyconf.fileio import write_atomic
+    from flyconf.fileio import WriteError, write_atomic, write_problem
 
     assert df.fs_path is not None
-    write_atomic(df.fs_path, edit.text)
+    # The project: the directory of the Dockerfile named on the command line, else the app's (fly.toml's).
+    root = _root(df.fs_path, None if args.path else app.directory, named=bool(args.path))
+    problem = write_problem(df.fs_path, root)
+    if problem is not None:
+        return _error(f"{problem}; not edited")
+    try:
+        write_atomic(df.fs_path, edit.text, root=root)
+    except WriteError as exc:
+        return _error(str(exc))
     for line in edit.summary:
         print(f"flyconf: {df.display_path}: {line}", file=sys.stderr)
     return EXIT_OK

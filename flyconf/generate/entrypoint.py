@@ -287,9 +287,13 @@ def render_entrypoint(options: EntrypointOptions) -> str:
     return script
 
 
-def write_entrypoint(options: EntrypointOptions, path: str | os.PathLike[str]) -> Path:
-    """Render the wrapper and write it to ``path`` (LF line endings, mode 0755)."""
+def write_entrypoint(options: EntrypointOptions, path: str | os.PathLike[str], *,
+                     root: str | os.PathLike[str] | None = None) -> Path:
+    """Render the wrapper and write it to ``path`` (LF line endings; mode 0755 for a new file, an existing one keeps
+    its mode and owner), atomically, with the writer of `fix` (flyconf.fileio): the file stays inside ``root``
+    (default: the directory ``path`` names), and a symlink that leads out of it is refused (UnsafeWrite)."""
+    from flyconf.fileio import write_atomic
+
     target = Path(path)
-    target.write_text(render_entrypoint(options), encoding="utf-8", newline="\n")
-    target.chmod(0o755)
+    write_atomic(target, render_entrypoint(options), mode=0o755, root=root)
     return target

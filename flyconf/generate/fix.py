@@ -29,7 +29,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, overload
+from typing import TYPE_CHECKING, Callable, Iterator, overload
 
 from flyconf.app import App
 from flyconf.assemble import COMPOSE, FLYTOML, Workspace
@@ -46,6 +46,7 @@ from flyconf.generate.plan import (
     fix_database_location,
     is_generated,
     key_indent,
+    read_small,
     render_toml,
     set_env,
     wrapper_settings,
@@ -143,17 +144,26 @@ class FixPlan(Sequence[PlannedEdit]):
 
 # -- the public entry points ------------------------------------------------------------------------------
 
-def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] = (".",)) -> FixPlan:
+def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] = (".",), *,
+               config: bool | str | os.PathLike[str] = False) -> FixPlan:
     """What `flyconf fix` would change under ``paths`` (fly.toml files or directories), without writing.
 
-    Every fly.toml in the directory of one that is named takes part: they share the wrapper. Raises
-    FileNotFoundError for a path that does not exist.
+    Every fly.toml in the directory of one that is named takes part: they share the wrapper. A finding that is
+    suppressed (`# flyconf: ignore[...]`) or not selected is not fixed; ``config`` reads the configuration as
+    :func:`flyconf.lint_paths` does (True: the closest file for each file, as the command line does). Files are
+    changed only inside the directories named (or the directory of a fly.toml named): a change to a file outside,
+    or reached through a symlink out of it, is declined. Raises FileNotFoundError for a path that does not exist.
     """
+    from flyconf.fileio import project_roots
+    from flyconf.lint import configuration
+
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     for item in items:
         if not Path(item).exists():
             raise FileNotFoundError(f"{item}: no such file or directory")
     ws = Workspace()
+    ws.config = configuration(config=config)
+    ws.roots = project_roots(items)
     directories: dict[Path, list[Path]] = {}
     compose_files: list[Path] = []
     for target in discover(items):
@@ -168,7 +178,7 @@ def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] 
     declined: list[str] = []
     for directory, named in directories.items():
         try:
-            planned = plan_directory(_configs(directory, named, ws), ws, render=True)
+            planned = plan_directory(_configs(directory, named, ws), ws, render=True, root=_root(directory, ws))
         except Exception as exc:  # noqa: BLE001 - flyconf's own failure: leave this app alone, fix the others
             if should_raise():
                 raise
@@ -204,15 +214,41 @@ def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] 
 
 
 def apply(plan: Sequence[PlannedEdit]) -> list[Path]:
-    """Write every edit atomically (a temporary file renamed over the original); returns the paths written."""
-    from flyconf.fileio import write_atomic
+    """Write every edit, all or none (flyconf.fileio.write_files): each to a temporary file beside it, then all
+    renamed over the originals; on any failure every file is left as it was and WriteError says why. Each file
+    stays inside its edit's ``root`` (the current directory when it has none). Returns the paths written."""
+    from flyconf.fileio import Write, write_files
 
-    written = []
-    for change in plan:
-        change.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(change.path, change.new, mode=change.mode)
-        written.append(change.path)
-    return written
+    return write_files([Write(c.path, c.new, c.root or Path.cwd(), c.mode) for c in plan])
+
+
+def _root(directory: Path, ws: Workspace) -> Path:
+    """The project directory of the fly.toml files in ``directory``: where fix may write."""
+    from flyconf.fileio import project_root
+
+    return project_root(directory / "fly.toml", ws.roots)
+
+
+def _allowed(ws: Workspace) -> Callable[[FindingRef], bool]:
+    """Whether fix may fix a finding: its rule is selected for its file (the run's configuration) and no
+    `# flyconf: ignore[...]` comment silences it, as lint's filter decides (flyconf.lint._finish)."""
+    from flyconf.config import Configuration
+    from flyconf.suppress import Suppression, suppressions
+
+    conf = ws.config if ws.config is not None else Configuration()
+    read: dict[str, list[Suppression]] = {}  # each file's suppressions, read once however many findings it has
+
+    def allowed(ref: FindingRef) -> bool:
+        if not conf.policy(ref.path).allows(ref.code):
+            return False
+        doc = ws.documents.get(ref.path)
+        if doc is None:
+            return True
+        if ref.path not in read:
+            read[ref.path] = suppressions(doc)[0]
+        return not any(ref.code in s.codes and s.covers(ref.line) for s in read[ref.path])
+
+    return allowed
 
 
 _MARKS: "weakref.WeakKeyDictionary[Workspace, dict[Path, frozenset[FindingRef]]]" = weakref.WeakKeyDictionary()
@@ -226,7 +262,8 @@ def fixable_findings(app: App, ws: Workspace) -> frozenset[FindingRef]:
     directory = app.flytoml.fs_path.parent.resolve()
     cache = _MARKS.setdefault(ws, {})
     if directory not in cache:
-        planned = plan_directory(_configs(directory, [app.flytoml.fs_path], ws), ws, render=False)
+        planned = plan_directory(_configs(directory, [app.flytoml.fs_path], ws), ws, render=False,
+                                 root=_root(directory, ws))
         cache[directory] = frozenset(o.finding for o in planned.outcomes if o.fixed)
     return cache[directory]
 
@@ -243,6 +280,7 @@ class _Config:
     current: App | None = None  # ``text`` parsed
     release: FindingRef | None = None  # a release_command that migrates SQLite, where lint reports it
     command: str = ""
+    blocked: str | None = None  # why this fly.toml cannot be written (outside the project, a symlink out of it)
 
     @property
     def name(self) -> str:
@@ -260,6 +298,8 @@ class _Planned:
     outcomes: list[Outcome] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     left: list[Left] = field(default_factory=list)
+    root: Path = Path(".")  # the project directory: every file written stays inside it
+    allowed: Callable[[FindingRef], bool] = lambda ref: True  # selected and not suppressed
 
 
 def _configs(directory: Path, named: Sequence[Path], ws: Workspace) -> list[_Config]:
@@ -283,18 +323,25 @@ def _configs(directory: Path, named: Sequence[Path], ws: Workspace) -> list[_Con
     return out
 
 
-def plan_directory(configs: list[_Config], ws: Workspace, *, render: bool) -> _Planned:
+def plan_directory(configs: list[_Config], ws: Workspace, *, render: bool, root: Path | None = None) -> _Planned:
     """The fixes for the fly.toml files of one directory: the one decision `fix` applies and `lint` marks.
 
-    Without ``render`` the wrapper is checked but not rendered (lint never loads the template engine).
+    Without ``render`` the wrapper is checked but not rendered (lint never loads the template engine). Only the
+    findings the run selects and does not suppress are fixed, and only files inside ``root`` (default: the
+    directory of the first fly.toml) are changed.
     """
-    planned = _Planned()
+    from flyconf.fileio import write_problem
+
+    planned = _Planned(root=root or (configs[0].path.parent.resolve() if configs else Path.cwd()),
+                       allowed=_allowed(ws))
     for config in configs:
+        config.blocked = write_problem(config.path, planned.root)
         _plan_databases(config, planned)
     movers = [c for c in configs if _release_target(c, planned)]
     if movers:
         _plan_wrapper(configs, movers, planned, render)
-    tomls = [FileChange(c.path, c.app.fly.text, c.text, why="fly.toml") for c in configs if c.text != c.app.fly.text]
+    tomls = [FileChange(c.path, c.app.fly.text, c.text, why="fly.toml", root=planned.root)
+             for c in configs if c.text != c.app.fly.text]
     planned.edits[:0] = tomls
     if render:
         planned.left.extend(_left(configs, planned, ws))
@@ -312,7 +359,9 @@ def _plan_databases(config: _Config, planned: _Planned) -> None:
         if not placed.fixable:
             continue  # not a question of where the file is (LiteFS, process groups, a URL's slashes)
         ref = FindingRef(NOT_ON_VOLUME, db.declared.doc.display_path, db.declared.span.line, db.declared.span.column)
-        why = database_fixable(app, db)
+        if not planned.allowed(ref):
+            continue  # suppressed or not selected: the user keeps the database where it is
+        why = config.blocked or database_fixable(app, db)
         if why is not None:
             planned.outcomes.append(Outcome(ref, config.name, False, why))
         else:
@@ -351,10 +400,15 @@ def _release_target(config: _Config, planned: _Planned) -> bool:
     found = [m for key, m in release_migrations(app) if key == "release_command"]
     if not found:
         return False
-    config.release = FindingRef(RELEASE, app.fly.display_path, *_position(app.fly, ("deploy", "release_command")))
+    ref = FindingRef(RELEASE, app.fly.display_path, *_position(app.fly, ("deploy", "release_command")))
+    if not planned.allowed(ref):
+        return False  # suppressed or not selected: the release_command stays
+    config.release = ref
     config.command = app.data["deploy"]["release_command"]
     why = None
-    if app.directory is None or app.flytoml is None or app.flytoml.fs_path is None:
+    if config.blocked is not None:
+        why = config.blocked
+    elif app.directory is None or app.flytoml is None or app.flytoml.fs_path is None:
         why = "only a fly.toml on disk can be fixed"
     elif app.dockerfile is None or app.dockerfile.fs_path is None:
         why = "the app has no Dockerfile to start the wrapper from (it deploys a prebuilt image or a buildpack)"
@@ -385,7 +439,7 @@ def _plan_wrapper(configs: list[_Config], movers: list[_Config], planned: _Plann
     """release-command-sqlite: one wrapper for the directory, the Dockerfiles that start through it, and the
     settings of every fly.toml that uses it; all of it or nothing."""
     try:
-        changes, users = _wrapper_changes(configs, movers, render)
+        changes, users = _wrapper_changes(configs, movers, render, planned.root)
     except PlanError as exc:
         for config in movers:
             assert config.release is not None
@@ -419,23 +473,30 @@ def _plan_wrapper(configs: list[_Config], movers: list[_Config], planned: _Plann
     planned.edits.extend(changes)
 
 
-def _wrapper_changes(configs: list[_Config], movers: list[_Config],
-                     render: bool) -> tuple[list[PlannedEdit], list[_User]]:
+def _wrapper_changes(configs: list[_Config], movers: list[_Config], render: bool,
+                     root: Path) -> tuple[list[PlannedEdit], list[_User]]:
     """The wrapper and Dockerfile changes, and the fly.toml files that start through the wrapper.
 
-    Raises PlanError when no wrapper can serve every fly.toml that would start through it.
+    Raises PlanError when no wrapper can serve every fly.toml that would start through it, or when a file it
+    needs to change is outside ``root`` (or reached through a symlink out of it).
     """
+    from flyconf.fileio import write_problem
     from flyconf.generate.dockerfile_edit import EditError, add_entrypoint
     from flyconf.generate.entrypoint import check_options
 
     first = movers[0]
     assert first.app.directory is not None
+    for mover in movers:  # raises PlanError where the key cannot be taken out cleanly
+        comment_out_release_command(mover.now.flytoml)
     commands = {c.command for c in movers}
     if len(commands) > 1:
         raise PlanError(f"the fly.toml files that share {DEFAULT_SCRIPT} migrate with different commands ("
                         + "; ".join(f"{c.name}: {c.command!r}" for c in movers) + ")")
     script_path = first.app.directory / DEFAULT_SCRIPT
-    if script_path.exists() and not is_generated(script_path):
+    problem = write_problem(script_path, root)
+    if problem is not None:
+        raise PlanError(problem)
+    if (script_path.exists() or script_path.is_symlink()) and not is_generated(script_path):
         raise PlanError(f"{DEFAULT_SCRIPT} exists and was not written by flyconf")
     # Who starts through the wrapper: the movers' Dockerfiles, and any Dockerfile of the directory that
     # already does. Every fly.toml that builds one of them shares the wrapper.
@@ -465,6 +526,12 @@ def _wrapper_changes(configs: list[_Config], movers: list[_Config],
         if key in edits and edits[key] != edit.text:
             raise PlanError(f"{app.dockerfile.display_path} is built with different targets by the fly.toml files "
                             "that share it")
+        if edit.changed:
+            problem = write_problem(app.dockerfile.fs_path, root)
+            if problem is not None:
+                raise PlanError(f"the Dockerfile cannot be edited: {problem}")
+        if config.blocked is not None:
+            raise PlanError(f"{config.name} starts through the wrapper too, and cannot be changed: {config.blocked}")
         edits[key] = edit.text
         dockerfiles[key] = (app.dockerfile.fs_path, app.dockerfile.text)
         users.append(_settings_of(config, config in movers))
@@ -485,13 +552,13 @@ def _wrapper_changes(configs: list[_Config], movers: list[_Config],
         from flyconf.generate.entrypoint import render_entrypoint
 
         script = render_entrypoint(_options(defaults, first.command, user))
-        old = script_path.read_text(encoding="utf-8") if script_path.exists() else None
+        old = read_small(script_path) if script_path.exists() else None
         if old != script:
-            changes.append(FileChange(script_path, old, script, mode=0o755, why="start-up wrapper"))
+            changes.append(FileChange(script_path, old, script, mode=0o755, why="start-up wrapper", root=root))
     for key, text in edits.items():
         path, old_text = dockerfiles[key]
         if text != old_text:
-            changes.append(FileChange(path, old_text, text, why="Dockerfile"))
+            changes.append(FileChange(path, old_text, text, why="Dockerfile", root=root))
     return changes, users
 
 
@@ -527,7 +594,7 @@ def _left(configs: list[_Config], planned: _Planned, ws: Workspace) -> Iterator[
             if d.code == "FC004":  # a check failed: what the app needs is not known, so fix changes none of it
                 raise CheckFailed(f"{d.path}: {d.message}")
             ref = FindingRef.of(d)
-            if d.code in FIX_CODES and ref not in fixed and ref not in seen:
+            if d.code in FIX_CODES and ref not in fixed and ref not in seen and planned.allowed(ref):
                 seen.add(ref)
                 yield Left(d, reasons.get(ref))
 

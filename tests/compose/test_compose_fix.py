@@ -153,3 +153,26 @@ def test_fix_on_corpus_copies_then_lint_is_clean(tmp_path: Path):
         after = [d for d in lint_paths([dest]) if d.code in fixable]
         assert len(after) <= len(before) and (not after or plan.declined), (src, after)
         assert len(plan_fixes([dest])) == 0
+
+
+def test_fix_leaves_what_the_configuration_ignores(tmp_path: Path):
+    """`per-file-ignores` for the Compose file: lint reports nothing there, so fix changes nothing."""
+    root = write_app(tmp_path, {"Dockerfile": NODE_DOCKERFILE})
+    (root / "compose.yaml").write_text(COMPOSE)
+    (root / "pyproject.toml").write_text('[tool.flyconf.per-file-ignores]\n"compose.yaml" = ["FC41"]\n')
+    plan = plan_fixes([root], config=True)
+    assert (len(plan), plan.done, plan.declined) == (0, [], ())
+    assert len(plan_fixes([root])) == 1  # without the configuration, the same file is fixed
+
+
+def test_fix_declines_a_compose_file_linked_from_outside_the_project(tmp_path: Path):
+    root = write_app(tmp_path / "app", {"Dockerfile": NODE_DOCKERFILE})
+    outside = tmp_path / "compose.yaml"
+    outside.write_text(COMPOSE)
+    (root / "compose.yaml").symlink_to(outside)
+    plan = plan_fixes([root / "compose.yaml"])
+    assert len(plan) == 0
+    assert [line.split(": ", 2)[2] for line in plan.declined] == [
+        f"/app/data/notes.db not moved onto a volume: {root}/compose.yaml is outside the project directory "
+        f"{root.resolve()} (it resolves to {outside}, through a symbolic link): flyconf writes only inside it"] * 2
+    assert outside.read_text() == COMPOSE

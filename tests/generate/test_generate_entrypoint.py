@@ -941,6 +941,78 @@ def test_root_without_run_as_changes_no_owner(machine):
     assert machine.vol.stat().st_uid == os.geteuid()
 
 
+def _root_machine_for_links(shell, bins, **kw) -> tuple[Machine, int]:
+    """A Machine started as root with run_as=nobody; in the BusyBox userland (BusyBox's chown) util-linux's
+    setpriv stands in for BusyBox's, which cannot switch users."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv is not installed")
+    try:
+        import pwd
+
+        nobody = pwd.getpwnam("nobody").pw_uid
+    except KeyError:
+        pytest.skip("no user nobody")
+    m = Machine(_world_dir(), shell, **kw)
+    m.state.chmod(0o777)
+    m.migrate_sh.chmod(0o755)
+    if shell.name == "busybox-userland":
+        m.path = bins.path(shell.base_path, replace=(("setpriv", setpriv),))
+    return m, nobody
+
+
+def test_run_as_chown_never_follows_a_link_the_user_planted(shell, bins):
+    """The app user owns the volume after the first start, so it can plant links there: `app.sqlite3-wal` -> the
+    wrapper itself, `-shm` -> a file of the image, `.flyconf-backups` -> a directory of the image. Root's chown
+    at the next start changes the links, never what they point at."""
+    m, nobody = _root_machine_for_links(shell, bins)
+    try:
+        image = m.root / "image"
+        image.mkdir()
+        passwd = image / "passwd"
+        passwd.write_text("root:x:0:0:root:/root:/bin/sh\n")
+        backups = image / "backups"
+        backups.mkdir()
+        (backups / "kept").write_text("x")
+        m.write_script(run_as="nobody", backups=1)
+        make_db(m.db, 1)
+        links = {m.vol / "app.sqlite3-wal": m.script, m.vol / "app.sqlite3-shm": passwd,
+                 m.vol / ".flyconf-backups": backups}
+        for link, target in links.items():
+            link.symlink_to(target)
+            os.lchown(link, nobody, nobody)  # planted by the user
+        m.finish(m.start(["/bin/true"], mount=False, env={"FLYCONF_ALLOW_UNMOUNTED": "1"}))
+        # Whatever the migration made of the links afterwards, the image's files are still root's.
+        for target in (m.script, passwd, backups, backups / "kept"):
+            assert target.stat().st_uid == 0, f"{target} was given to the user"
+        assert m.vol.stat().st_uid == nobody and m.db.stat().st_uid == nobody  # what is the volume's, is given
+    finally:
+        m.close()
+        shutil.rmtree(m.root, ignore_errors=True)
+
+
+def test_run_as_stops_at_a_linked_directory_on_the_way_to_the_database(shell, bins):
+    """`db` -> a directory of the image that has a file of the database's name: chown would follow the directory
+    link even with -h (only the last component is not followed), so the wrapper stops (73) and changes nothing."""
+    m, nobody = _root_machine_for_links(shell, bins, db_name="db/app.sqlite3")
+    try:
+        image = m.root / "image"
+        image.mkdir()
+        (image / "app.sqlite3").write_text("the image's own file")
+        m.write_script(run_as="nobody")
+        (m.vol / "db").symlink_to(image)
+        result = m.finish(m.start(["/bin/true"], mount=False, env={"FLYCONF_ALLOW_UNMOUNTED": "1"}))
+        assert result.returncode == 73, result.stderr
+        assert f"{m.vol}/db is a symbolic link: not changing owners through it" in result.stderr
+        assert (image / "app.sqlite3").stat().st_uid == 0 and image.stat().st_uid == 0
+        assert m.migrations() == []
+    finally:
+        m.close()
+        shutil.rmtree(m.root, ignore_errors=True)
+
+
 def test_run_as_without_a_switch_tool_exits_77(machine, bins):
     if os.geteuid() != 0:
         pytest.skip("needs root")
