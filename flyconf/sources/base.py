@@ -48,7 +48,7 @@ def lines_with_ends(text: str) -> list[str]:
 
 
 class LineIndex:
-    """Character offsets of a text to 1-based (line, column) and back, under the line model above."""
+    """Character offsets of a text to 1-based (line, column), under the line model above."""
 
     __slots__ = ("length", "starts", "text")
 
