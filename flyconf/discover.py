@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from flyconf.sources.base import split_lines
+
 # Directories that hold dependencies, build output or tool state, never an app's own config.
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".nox",
@@ -222,7 +224,8 @@ def read_gitignore(path: Path, base: Path | None = None) -> list[IgnoreRule]:
     except OSError:
         return []
     where = (base if base is not None else path.parent).resolve()
-    return [rule for line in text.splitlines() if (rule := parse_pattern(line, where)) is not None]
+    # Git reads an ignore file line by line at "\n" (a "\f" or U+2028 is part of a pattern).
+    return [rule for line in split_lines(text) if (rule := parse_pattern(line, where)) is not None]
 
 
 def parse_pattern(line: str, base: Path) -> IgnoreRule | None:

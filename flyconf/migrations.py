@@ -16,6 +16,8 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from flyconf.sources.base import split_lines
+
 if TYPE_CHECKING:
     from flyconf.app import App
 
@@ -156,7 +158,7 @@ def migration_in(command: str, app: "App | None" = None, depth: int = 0) -> Migr
     found = _script_file(command, ctx)
     if found is not None:
         rel, body, start, end = found
-        for line in body.splitlines():
+        for line in split_lines(body):  # sh ends a line at "\n" only: a comment runs to it
             text = line.split("#", 1)[0] if not line.lstrip().startswith("#!") else ""
             inner = migration_in(text, app, depth + 1) if text.strip() else None
             if inner is not None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
+from flyconf.sources.base import split_lines
+
 if TYPE_CHECKING:
     from flyconf.assemble import Workspace
     from flyconf.compose.apps import ServiceApp
@@ -205,7 +207,7 @@ def guess_indent(text: str) -> tuple[int, int, int]:
     mapping: int | None = None
     offset: int | None = None
     parent: int | None = None
-    for line in text.splitlines():
+    for line in text.splitlines():  # YAML's own line breaks ("\r", U+2028...): this reads indentation only
         stripped = line.lstrip(" ")
         if not stripped or stripped.startswith("#"):
             continue
@@ -347,8 +349,8 @@ def _put_tail(node: Any, tail: str) -> None:
 
 def _check_only_added(old: str, new: str) -> None:
     """The edit may only add lines: every line of the file stays, in order, as it was."""
-    before = old.splitlines()
-    after = new.splitlines()
+    before = split_lines(old)  # the line numbers of the message are the file's
+    after = split_lines(new)
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     for tag, i1, _i2, _j1, _j2 in matcher.get_opcodes():
         if tag != "equal" and tag != "insert":

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
+from flyconf.sources.base import split_lines
+
 _NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
 
 
@@ -163,7 +165,7 @@ def parse_env_file(text: str, lookup: Mapping[str, str] | None = None, source: s
     """
     out: list[EnvLine] = []
     known: dict[str, str] = dict(lookup or {})
-    lines = text.splitlines()
+    lines = split_lines(text)  # numbered as every source is (the line of each variable is shown)
     i = 0
     while i < len(lines):
         line = lines[i]

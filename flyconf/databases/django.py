@@ -60,6 +60,7 @@ from flyconf.databases.model import (
     Step,
     location,
     normpath,
+    offset_location,
     resolve,
 )
 from flyconf.sources.base import Document
@@ -86,6 +87,7 @@ _SERVER_SCHEMES = frozenset({
     "mysql", "mysql2", "mysqlgis", "mysql-connector", "oracle", "oraclegis", "mssql", "mssqlms", "pyodbc", "ldap",
 })
 # Settings modules that are for a developer's machine, not production (`config.settings.local`).
+_PY_NEWLINE = re.compile(r"\r\n?|\n")  # where Python's tokenizer ends a line
 _DEV_MODULE = re.compile(r"(^|[._])(local|dev|develop|development|test|tests|testing|ci)$")
 # django-environ's BOOLEAN_TRUE_STRINGS; python-decouple's strtobool true values.
 _ENVIRON_TRUE = frozenset({"true", "on", "ok", "y", "yes", "1"})
@@ -299,27 +301,30 @@ class _Source:
         self.rel = rel
         self.doc = doc
         self.tree = tree
-        self._lines: list[str] = doc.text.split("\n")
+        # Python numbers lines after "\n", "\r\n" and a lone "\r"; its columns count UTF-8 bytes. Findings
+        # use flyconf's line model (lines end at "\n" only, columns count characters): convert through offsets.
+        self._starts = [0] + [m.end() for m in _PY_NEWLINE.finditer(doc.text)]
         self._bytes: dict[int, bytes] = {}
 
-    def col(self, line: int, byte_col: int) -> int:
-        """ast's byte offset in a line as a 1-based character column."""
-        if not 1 <= line <= len(self._lines):
-            return byte_col + 1
+    def offset(self, line: int, byte_col: int) -> int:
+        """The character offset in the text of ast's (line, byte offset in the line)."""
+        if not 1 <= line <= len(self._starts):
+            return len(self.doc.text)
+        start = self._starts[line - 1]
         data = self._bytes.get(line)
         if data is None:
-            data = self._lines[line - 1].encode("utf-8", errors="surrogatepass")
+            end = self._starts[line] if line < len(self._starts) else len(self.doc.text)
+            data = self.doc.text[start:end].encode("utf-8", errors="surrogatepass")
             self._bytes[line] = data
-        return len(data[:byte_col].decode("utf-8", errors="replace")) + 1
+        return start + len(data[:byte_col].decode("utf-8", errors="replace"))
 
     def loc(self, node: ast.AST) -> Location:
-        line = getattr(node, "lineno", 1)
-        col = self.col(line, getattr(node, "col_offset", 0))
+        start = self.offset(getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
         end_line = getattr(node, "end_lineno", None)
         end_col_b = getattr(node, "end_col_offset", None)
         if end_line is None or end_col_b is None:
-            return location(self.doc, line, col)
-        return location(self.doc, line, col, end_line, self.col(end_line, end_col_b))
+            return offset_location(self.doc, start)
+        return offset_location(self.doc, start, self.offset(end_line, end_col_b))
 
     def src(self, node: ast.AST) -> str:
         """The source text of a node (ast.get_source_segment splits the whole file on every call)."""
@@ -328,13 +333,9 @@ class _Source:
         start_b: int | None = getattr(node, "col_offset", None)
         end_b: int | None = getattr(node, "end_col_offset", None)
         if line is None or end_line is None or start_b is None or end_b is None \
-                or not 1 <= line <= end_line <= len(self._lines):
+                or not 1 <= line <= end_line <= len(self._starts):
             return ""
-        start, end = self.col(line, start_b) - 1, self.col(end_line, end_b) - 1
-        if line == end_line:
-            return self._lines[line - 1][start:end]
-        return "\n".join([self._lines[line - 1][start:]] + self._lines[line:end_line - 1]
-                         + [self._lines[end_line - 1][:end]])
+        return self.doc.text[self.offset(line, start_b):self.offset(end_line, end_b)]
 
 
 def _parse(ctx: Context, rel: str) -> _Source | str | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flyconf.databases.model import Context, Location, StartCommand, location, normpath, resolve
+from flyconf.databases.model import Context, Location, StartCommand, normpath, offset_location, resolve
 from flyconf.sources.base import Document
 
 DEFAULT_FUSE_DIR = "/litefs"  # cmd/litefs/config.go DefaultFUSEDir
@@ -243,8 +243,9 @@ def _setting(tree: Any, path: tuple[str, ...], legacy: tuple[str, ...]) -> tuple
 def _node_location(doc: Document, node: Any) -> Location | None:
     if node is None:
         return None
-    start, end = node.start_mark, node.end_mark
-    return location(doc, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+    # A mark's line and column count "\r", "\x85", U+2028 and U+2029 as line breaks (YAML does); its
+    # character index, placed by flyconf's line model, agrees with every other source.
+    return offset_location(doc, node.start_mark.index, node.end_mark.index)
 
 
 def _exec(doc: Document, tree: Any) -> tuple[ExecCommand, ...]:

@@ -196,14 +196,9 @@ def location(doc: Document, line: int, column: int, end_line: int | None = None,
 
 def offset_location(doc: Document, start: int, end: int | None = None) -> Location:
     """The location of a character offset range in a document's text."""
-    text = doc.text
-    line = text.count("\n", 0, start) + 1
-    col = start - (text.rfind("\n", 0, start) + 1) + 1
     if end is None:
-        return Location(doc, Span(line, col))
-    end_line = text.count("\n", 0, end) + 1
-    end_col = end - (text.rfind("\n", 0, end) + 1) + 1
-    return Location(doc, Span(line, col, end_line, end_col))
+        return Location(doc, Span(*doc.position(start)))
+    return Location(doc, doc.line_index.span(start, end))
 
 
 def normpath(path: str) -> str:

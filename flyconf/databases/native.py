@@ -30,7 +30,7 @@ import tomllib
 from flyconf.databases import urls
 from flyconf.databases.model import SERVER, SQLITE, Context, Found, Step, offset_location, resolve
 from flyconf.sources import escapes
-from flyconf.sources.base import Document
+from flyconf.sources.base import Document, split_lines
 from flyconf.sources.escapes import unescape as _unescape
 
 
@@ -122,7 +122,7 @@ def go_requires(text: str) -> dict[str, bool]:
     """Modules a go.mod requires: path -> whether the requirement is direct (not `// indirect`)."""
     out: dict[str, bool] = {}
     in_block = False
-    for line in text.splitlines():
+    for line in split_lines(text):  # Go's modfile lexer ends a line at "\n" only
         stripped = line.strip()
         code, _, comment = stripped.partition("//")
         words = code.split()

@@ -40,7 +40,7 @@ from flyconf.databases.model import (
     offset_location,
     resolve,
 )
-from flyconf.sources.base import Document
+from flyconf.sources.base import Document, lines_with_ends
 
 SQLITE_ADAPTER = "Ecto.Adapters.SQLite3"
 _SERVER_ADAPTERS = {
@@ -1100,7 +1100,7 @@ def migration_script(ctx: Context, rel: str, _depth: int = 0) -> Location | None
     if doc is None or _depth > 3:
         return None
     offset = 0
-    for line in doc.text.splitlines(keepends=True):
+    for line in lines_with_ends(doc.text):  # sh ends a line at "\n" only
         code = _shell_code(line)
         for regex in (_EVAL_MIGRATE, _MIX_MIGRATE):
             m = regex.search(code)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from flyconf.sources.base import lines_with_ends
 from flyconf.sources.dockerfile import Dockerfile, Instruction
 
 
@@ -99,7 +100,7 @@ def add_entrypoint(
     if not server:
         raise EditError("the server command (CMD) is empty")
 
-    lines = df.text.splitlines(keepends=True)
+    lines = lines_with_ends(df.text)  # numbered as BuildKit numbers instructions
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
     final = stage.instructions
     in_stage = {ins.index for ins in final}

@@ -71,6 +71,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flyconf.sources.base import split_lines
+
 __all__ = ["PRESETS", "Preset", "detect_preset"]
 
 
@@ -261,7 +263,7 @@ def _mix_deps(text: str) -> set[str]:
 def _go_requires(text: str) -> set[str]:
     """Module paths named in go.mod (require lines and blocks), without versions."""
     mods: set[str] = set()
-    for line in text.splitlines():
+    for line in split_lines(text):  # Go's modfile lexer ends a line at "\n" only
         line = line.split("//", 1)[0].strip()
         if line.startswith("require "):
             line = line[len("require ") :].strip()

@@ -11,6 +11,7 @@ from flyconf import registry
 from flyconf._version import __version__
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.report.escape import json_text
+from flyconf.sources.base import split_lines
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -24,7 +25,7 @@ def render_sarif(diagnostics: Sequence[Diagnostic], *, sources: Mapping[str, str
     seen: Counter[tuple[str, str, str]] = Counter()
     results: list[dict[str, Any]] = []
     for d in diagnostics:
-        lines = sources.get(d.path, "").splitlines()
+        lines = split_lines(sources.get(d.path, ""))
         line_text = lines[d.line - 1].strip() if 1 <= d.line <= len(lines) else ""
         key = (d.code, d.path, line_text)
         seen[key] += 1

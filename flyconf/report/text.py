@@ -7,6 +7,7 @@ from typing import Callable, Mapping, Sequence
 
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.report.escape import visible
+from flyconf.sources.base import split_lines
 
 _RESET = "\033[0m"
 _BOLD = "\033[1m"
@@ -33,7 +34,7 @@ def render_text(
         if concise:
             continue
         if d.path not in lines_cache:
-            lines_cache[d.path] = sources.get(d.path, "").splitlines()
+            lines_cache[d.path] = split_lines(sources.get(d.path, ""))
         src = lines_cache[d.path]
         if 1 <= d.line <= len(src):
             raw = src[d.line - 1].replace("\t", " ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,87 @@ from flyconf.diagnostics import Span
 MAX_BYTES = 2 * 1024 * 1024
 
 
+# -- the line model ---------------------------------------------------------------------------------
+# One model for every source, because TOML, BuildKit and sh all end a line at "\n" only ("\r\n" is one
+# ending: the "\r" is dropped when a line is shown). str.splitlines() also breaks at "\r", "\f", "\v",
+# "\x1c"-"\x1e", "\x85", U+2028 and U+2029, which are ordinary characters (or a syntax error) to those
+# parsers: a finding numbered with it points at the wrong line, or past the end of the file.
+# Lines are numbered from 1; a column counts characters (code points) from 1, so a column can be one
+# past the last character of its line (the end of a span, or the "\r" of a "\r\n").
+
+
+def split_lines(text: str) -> list[str]:
+    r"""The lines of ``text`` as flyconf numbers them: split at "\n" only, one trailing "\r" dropped.
+
+    A final "\n" ends the last line rather than starting an empty one (as str.splitlines does).
+    """
+    lines = text.split("\n")
+    last = lines.pop()  # what follows the last "\n": a line only when not empty
+    out = [line[:-1] if line.endswith("\r") else line for line in lines]
+    if last:
+        out.append(last)  # no "\n" after it: a "\r" at its end is not a line ending
+    return out
+
+
+def lines_with_ends(text: str) -> list[str]:
+    r"""``text`` cut after each "\n" (what str.splitlines(keepends=True) gives under flyconf's line model).
+
+    Joining the pieces gives ``text`` back; piece i is line i+1 with its line ending.
+    """
+    pieces = text.split("\n")
+    out = [piece + "\n" for piece in pieces[:-1]]
+    if pieces[-1]:
+        out.append(pieces[-1])
+    return out
+
+
+class LineIndex:
+    """Character offsets of a text to 1-based (line, column), under the line model above."""
+
+    __slots__ = ("length", "starts", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.length = len(text)
+        starts = [0]
+        find = text.find
+        i = find("\n")
+        while i != -1:
+            starts.append(i + 1)
+            i = find("\n", i + 1)
+        self.starts = starts
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """The (line, column) of the character at ``offset`` (the end of the text for a larger one)."""
+        offset = max(0, min(offset, self.length))
+        line = bisect.bisect_right(self.starts, offset)
+        start = self.starts[line - 1]
+        column = offset - start + 1
+        # The "\n" of a "\r\n" is where its "\r" is, just after the line's text as split_lines shows it: a CRLF
+        # file gives the columns of its LF twin.
+        if line < len(self.starts) and offset == self.starts[line] - 1 and offset > start \
+                and self.text[offset - 1] == "\r":
+            column -= 1
+        return line, column
+
+    def span(self, start: int, end: int) -> Span:
+        """The span of the characters from ``start`` to ``end`` (exclusive)."""
+        line, column = self.position(start)
+        end_line, end_column = self.position(end)
+        return Span(line, column, end_line, end_column)
+
+    def line_start(self, line: int) -> int:
+        """The offset of the first character of ``line`` (clamped to the lines there are)."""
+        return self.starts[max(1, min(line, len(self.starts))) - 1]
+
+
+
+def end_position(text: str) -> tuple[int, int]:
+    r"""Where "the end of the document" is shown: after the last character, not on a line a final "\n" opens."""
+    lines = split_lines(text) or [""]
+    return len(lines), len(lines[-1]) + 1
+
+
 @dataclass
 class Document:
     """A file read once: its text and how to turn a location into a span."""
@@ -19,10 +101,21 @@ class Document:
     display_path: str
     text: str
     fs_path: Path | None = None
-    lines: list[str] = field(init=False, repr=False)
+    lines: list[str] = field(init=False, repr=False)  # split_lines(text): line n is lines[n - 1]
+    _index: LineIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.lines = self.text.splitlines()
+        self.lines = split_lines(self.text)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset in the text."""
+        return self.line_index.position(offset)
+
+    @property
+    def line_index(self) -> LineIndex:
+        if self._index is None:
+            self._index = LineIndex(self.text)
+        return self._index
 
     def span_of(self, where: object) -> Span:
         if isinstance(where, Span):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from flyconf.diagnostics import Span
-from flyconf.sources.base import Document, ReadFailure
+from flyconf.sources.base import Document, LineIndex, ReadFailure
 
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -94,11 +94,16 @@ def parse_compose(text: str, display_path: str, fs_path: Path | None = None) -> 
         raw_docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        line, col = mark_position(text, mark.index) if mark is not None else (1, 1)
         what = exc.problem or "invalid YAML"
         context = f" {exc.context}" if exc.context else ""
         return ReadFailure("syntax", f"not valid YAML: {what}{context}", line, col,
                            hint="fix the YAML; `docker compose config` refuses the file as it is")
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control character...)
+        line, col = mark_position(text, exc.position)
+        what = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        return ReadFailure("syntax", f"not valid YAML: the character {what} is not allowed in YAML", line, col,
+                           hint="remove the character; `docker compose config` refuses the file as it is")
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         return ReadFailure("syntax", f"not valid YAML: {exc}", 1, 1)
     doc = ComposeFile(display_path=display_path, text=text, fs_path=fs_path)
@@ -114,14 +119,24 @@ def parse_compose(text: str, display_path: str, fs_path: Path | None = None) -> 
     return doc
 
 
-def _span(node: Any) -> Span:
-    start, end = node.start_mark, node.end_mark
-    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+def mark_position(text: str, index: int) -> tuple[int, int]:
+    r"""(line, column) of a PyYAML mark's character index under flyconf's line model.
+
+    A mark's own line and column count "\r", "\x85", U+2028 and U+2029 as line breaks (YAML 1.1 does),
+    where every other source, and the text report, break lines at "\n" only; its index is a character
+    offset in the text for both the pure-Python and the libyaml loaders.
+    """
+    return LineIndex(text).position(index)
+
+
+def _span(node: Any, lines: LineIndex) -> Span:
+    return lines.span(node.start_mark.index, node.end_mark.index)
 
 
 class _Converter:
     def __init__(self, doc: ComposeFile) -> None:
         self.doc = doc
+        self.lines = doc.line_index
         self.done: dict[int, YNode] = {}
         self.busy: set[int] = set()
         self.count = 0
@@ -141,7 +156,7 @@ class _Converter:
             return None
         custom = isinstance(node.tag, str) and node.tag.startswith("!") and not node.tag.startswith("!!")
         tag = node.tag if custom else None
-        span = _span(node)
+        span = _span(node, self.lines)
         if isinstance(node, yaml.ScalarNode):
             value = None if node.tag == _NULL else node.value
             out = YNode("scalar", value, span, self.doc, tag, quoted=node.style in ("'", '"'),
@@ -177,13 +192,14 @@ class _Converter:
             if name in keys:
                 first = keys[name]
                 self.doc.problems.append((f"mapping key `{name}` is written twice (first at line {first.line}): "
-                                          "Compose refuses the file (\"mapping key already defined\")", _span(k)))
+                                          "Compose refuses the file (\"mapping key already defined\")",
+                                          _span(k, self.lines)))
                 continue
             child = self.convert(v)
             if child is None:
                 continue
             values[name] = child
-            keys[name] = _span(k)
+            keys[name] = _span(k, self.lines)
         # `<<` merges: keys written in the mapping win, then the merged mappings in order.
         for source in merged:
             for name, child in source.value.items():

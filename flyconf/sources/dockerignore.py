@@ -13,6 +13,8 @@ import posixpath
 import re
 from functools import lru_cache
 
+from flyconf.sources.base import split_lines
+
 
 @lru_cache(maxsize=512)
 def pattern_regex(pattern: str) -> re.Pattern[str]:
@@ -59,7 +61,7 @@ def matching_line(text: str, rel: str) -> tuple[int, int, int] | None:
     rel = posixpath.normpath(rel.lstrip("/"))
     parents = [rel] + [rel.rsplit("/", k)[0] for k in range(1, rel.count("/") + 1)]
     verdict: tuple[int, int, int] | None = None
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(split_lines(text), start=1):  # BuildKit reads it line by line at "\n"
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue

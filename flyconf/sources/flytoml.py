@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flyconf.diagnostics import Span
-from flyconf.sources.base import Document, ReadFailure
+from flyconf.sources.base import Document, ReadFailure, end_position
 from flyconf.sources.tomlspan import KeyPath, TomlPositions
 
 if sys.version_info >= (3, 11):
@@ -133,8 +133,7 @@ def _syntax_failure(exc: Exception, text: str) -> ReadFailure:
         msg = raw[: m.start()]
     elif _AT_END.search(raw):
         msg = _AT_END.sub("", raw)
-        lines = text.splitlines() or [""]
-        line, col = len(lines), len(lines[-1]) + 1
+        line, col = end_position(text)
     msg = msg.strip().rstrip(".")
     hint = _syntax_hint(msg)
     return ReadFailure("syntax", f"invalid TOML: {msg[:1].lower()}{msg[1:]}", line or 1, col or 1, hint)

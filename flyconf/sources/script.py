@@ -29,7 +29,6 @@ false or lost findings; and its ``tree-sitter`` binding has no wheel for Alpine 
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -313,7 +312,6 @@ class Script(Document):
     heredocs: list[tuple[int, int]] = field(default_factory=list, repr=False)  # body line ranges, inclusive
     parse_error: str | None = None  # set only if the reader itself failed (a bug); the tree is then partial
     _commands: list[ShellCommand] = field(default_factory=list, repr=False)
-    _line_starts: list[int] = field(default_factory=list, repr=False)
 
     @property
     def interpreter(self) -> str | None:
@@ -368,10 +366,6 @@ class Script(Document):
         walk(self.tree)
         return out
 
-    def position(self, offset: int) -> tuple[int, int]:
-        """1-based (line, column) of a character offset in the text."""
-        return _position(self._line_starts, offset)
-
 
 def _interpreter(shebang: str | None) -> str | None:
     if shebang is None:
@@ -395,26 +389,11 @@ def _interpreter(shebang: str | None) -> str | None:
     return prog
 
 
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    i = text.find("\n")
-    while i != -1:
-        starts.append(i + 1)
-        i = text.find("\n", i + 1)
-    return starts
-
-
-def _position(starts: list[int], offset: int) -> tuple[int, int]:
-    line = bisect.bisect_right(starts, offset)
-    return line, offset - starts[line - 1] + 1
-
-
 def parse_script(text: str, display_path: str, fs_path: Path | None = None) -> Script:
     """Read a shell script. Never raises; never executes anything."""
     first = text.split("\n", 1)[0]
     shebang = first[2:].strip() if first.startswith("#!") else None
     script = Script(display_path=display_path, text=text, fs_path=fs_path, shebang=shebang)
-    script._line_starts = _line_starts(text)
     sink = _Sink(text, script)
     try:
         lexer = _Lexer(text, 0, len(text), sink)
@@ -436,12 +415,14 @@ class _Sink:
     def __init__(self, text: str, script: Script) -> None:
         self.text = text
         self.script = script
+        self._index = script.line_index
         self.depth = 0
         self.parsers: list[_Parser] = []
         self.pipelines = 0
 
     def pos(self, offset: int) -> tuple[int, int]:
-        return _position(self.script._line_starts, offset)
+        # sh ends a line at "\n" only: flyconf's line model (Document.position) is the shell's.
+        return self._index.position(offset)
 
     def bashism(self, kind: str, start: int, end: int) -> None:
         line, col = self.pos(start)

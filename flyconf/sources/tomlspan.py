@@ -10,12 +10,12 @@ so it needs to be right only on valid TOML, which the tests check against
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
 from typing import Union
 
 from flyconf.diagnostics import Span
+from flyconf.sources.base import LineIndex
 
 PathPart = Union[str, int]
 KeyPath = tuple[PathPart, ...]
@@ -55,12 +55,8 @@ class TomlPositions:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._line_starts = [0]
-        find = text.find
-        i = find("\n")
-        while i != -1:
-            self._line_starts.append(i + 1)
-            i = find("\n", i + 1)
+        # TOML ends a line at "\n" (or "\r\n"): flyconf's line model, shared with every other source.
+        self.lines = LineIndex(text)
         self.entries: dict[KeyPath, Entry] = {}
         self.comments: list[Comment] = []
         # Lines that hold a key/value pair or a table header: where each starts.
@@ -69,13 +65,10 @@ class TomlPositions:
 
     # -- offsets to positions -------------------------------------------------
     def position(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self._line_starts, offset) - 1
-        return line + 1, offset - self._line_starts[line] + 1
+        return self.lines.position(offset)
 
     def span(self, start: int, end: int) -> Span:
-        line, col = self.position(start)
-        end_line, end_col = self.position(end)
-        return Span(line, col, end_line, end_col)
+        return self.lines.span(start, end)
 
     # -- lookups --------------------------------------------------------------
     def value_span(self, path: KeyPath) -> Span:
@@ -132,7 +125,7 @@ class _Scanner:
             if end == -1:
                 end = self.n
             line, col = self.o.position(start)
-            before = self.s[self.o._line_starts[line - 1] : start]
+            before = self.s[self.o.lines.line_start(line) : start]
             text = self.s[start + 1 : end].rstrip("\r")
             self.o.comments.append(Comment(line, col, text, own_line=not before.strip()))
             self.i = end
