@@ -7,12 +7,11 @@ that cannot be read or parsed becomes a finding, never an exception.
 from __future__ import annotations
 
 import posixpath
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flyconf import registry
+from flyconf import registry, shsplit
 from flyconf.app import App
 from flyconf.diagnostics import Diagnostic
 from flyconf.sources.base import Document, ReadFailure, decode, display, read_bytes
@@ -209,7 +208,7 @@ def script_candidates(argv: list[str]) -> list[str]:
                 j = rest.index("-c")
                 if j + 1 < len(rest):
                     try:
-                        inner = shlex.split(rest[j + 1])
+                        inner = shsplit.split(rest[j + 1])
                     except ValueError:
                         inner = rest[j + 1].split()
                     if inner:
