@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from flyconf import registry, shsplit
 from flyconf.app import App
 from flyconf.diagnostics import Diagnostic
-from flyconf.sources.base import Document, ReadFailure, decode, display, read_bytes
+from flyconf.sources.base import Document, ReadFailure, decode, display, lone_surrogate, read_bytes
 
 if TYPE_CHECKING:
     from flyconf.sources.flytoml import FlyToml
@@ -84,6 +84,9 @@ class Workspace:
 
 
 def _parse(text: str, kind: str, shown: str, fs_path: Path | None) -> Loaded:
+    bad = lone_surrogate(text)  # every reader below may encode the text, and the encoder refuses these
+    if bad is not None:
+        return Loaded(None, [failure_diagnostic(bad, shown, kind, text)])
     if kind == FLYTOML:
         from flyconf.sources.flytoml import parse_flytoml
 

@@ -222,12 +222,16 @@ def _apply(eff: Effective, ins: Instruction, scope: dict[str, str], budget: list
         eff.copies.append((ins, eff.workdir[0] if eff.workdir else None))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _volume_paths(value: str) -> list[str]:
     value = value.strip()
     if value.startswith("["):
         try:
             parsed = json.loads(value)
-            return [p for p in parsed if isinstance(p, str)]
+            # Go decodes a lone surrogate escape ("\ud800") as U+FFFD; Python keeps it, and no output could encode it.
+            return [_SURROGATE.sub("\ufffd", p) for p in parsed if isinstance(p, str)]
         except ValueError:
             pass
     return [p for p in value.split() if p]
