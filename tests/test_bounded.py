@@ -1,0 +1,223 @@
+"""Issue 13: inputs under the 2 MB limit that took minutes or gigabytes, and text no output can encode.
+
+Each heavy case runs in a child process under a time limit and an address-space limit. The limits are
+generous, to catch a hang or a blow-up and not a slow machine: every input here took far longer (or far
+more memory) before its fix, as its comment says, and takes about a second now. Speed itself is
+measured in benchmarks, never here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shlex
+import subprocess
+import sys
+import textwrap
+from typing import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flyconf import shsplit
+from flyconf.lint import lint_text
+from flyconf.sources.dockersyntax import DockerfileSyntaxError, parse_instructions
+from tests.buildkit_oracle import WrapperCannotSay, buildkit_instructions, buildkit_outcome, needs_buildkit
+from tests.conftest import REPO
+
+SECONDS = 30
+MEMORY = 1_500_000_000  # bytes of address space
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+
+
+def bounded(code: str) -> object:
+    """Run ``code`` (which prints one JSON value) in a child process under the limits; return the value."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    try:
+        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                              timeout=SECONDS, preexec_fn=_limit_memory, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {SECONDS} s")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+LINT = """
+import json
+from flyconf.lint import lint_text
+def show(text, name):
+    print(json.dumps([[d.code, d.line, d.column] for d in lint_text(text, name)]))
+"""
+
+
+# -- lone surrogates: a str from the library's caller -----------------------------------------------------
+
+@pytest.mark.parametrize(("name", "text", "code", "line", "column"), [
+    # Dockerfile: UnicodeEncodeError on main; BuildKit's extension (once the runtime parser) crashed on it.
+    ("Dockerfile", "FROM x\nRUN echo \udc80\n", "FC701", 2, 10),
+    # fly.toml, and a command in it that the shell reader reads: silently linted on main.
+    ("fly.toml", 'app = "a"\n[processes]\napp = "sh -c \'echo \ud800\'"\n', "FC002", 3, 20),
+    ("docker-compose.yml", 'services:\n  web:\n    image: "x\udfff"\n', "FC410", 3, 14),
+])
+def test_lone_surrogate_is_a_finding_at_its_place(name: str, text: str, code: str, line: int, column: int):
+    found = lint_text(text, name)
+    assert [(d.code, d.line, d.column) for d in found] == [(code, line, column)]
+    assert "lone surrogate" in found[0].message
+
+
+def test_lone_surrogate_from_an_escape_in_compose_is_read_as_go_reads_it():
+    # YAML's "\ud800" escape gives PyYAML a lone surrogate; on main the text report then failed to encode
+    # (internal error). Go's YAML reader writes U+FFFD for it, and so does flyconf.
+    text = 'services:\n  web:\n    image: x\n    volumes: ["d\\ud800:/data"]\n'
+    found = lint_text(text, "docker-compose.yml")
+    assert [(d.code, d.line, d.column) for d in found] == [("FC413", 4, 15)]
+    assert "`d\ufffd`" in found[0].message
+    found[0].message.encode("utf-8")
+
+
+# -- a Dockerfile flag of non-ASCII characters ----------------------------------------------------------
+
+def test_non_ascii_flag_is_split_as_buildkit_splits_its_bytes():
+    # U+0800 is E0 A0 80 in UTF-8, and BuildKit reads flags byte by byte: A0, NBSP as a Latin-1 character,
+    # is white space to it, so the flag ends inside the character. Reported to raise UnicodeDecodeError (in
+    # the extension flyconf once used); the pure-Python parser has given this since it was written.
+    text = "FROM x\nCOPY --chown=\u0800 . .\n"
+    copy = parse_instructions(text)[1]
+    assert (copy.flags, copy.value) == (("--chown=\u00e0",), ("\ufffd", ".", "."))
+    assert lint_text(text, "Dockerfile") == []
+
+
+# -- Dockerfile lines over 64 KiB -----------------------------------------------------------------------
+
+def test_a_200_kb_line_is_located_without_reparsing():
+    # Once located by parsing every prefix with BuildKit's extension (118 KB: 71 s, 2.3 GB).
+    found = bounded(LINT + """
+show("FROM x\\n" + "RUN true\\n" * 2000 + "RUN echo " + "a" * 200_000 + "\\nCMD [\\"x\\"]\\n", "Dockerfile")
+""")
+    assert found == [["FC701", 2002, 1]]
+
+
+# -- quadratic paths ------------------------------------------------------------------------------------
+
+def test_many_unclosed_braces_in_a_shell_word():
+    # Each `{` was matched by scanning to the end of the word: 10,000 took 14 s on main, 100,000 minutes.
+    found = bounded("""
+import json
+from flyconf.sources.script import parse_script
+n = 100_000
+script = parse_script("#!/bin/sh\\necho a" + "{" * n + " {a,b}\\n", "start.sh")
+print(json.dumps([[b.kind, b.line, b.column, b.end_column] for b in script.bashisms]))
+""")
+    assert found == [["brace", 2, 100_008, 100_013]]
+
+
+def test_many_suppressions_in_fly_toml():
+    # Each comment looked for its key among all statements, each finding among all suppressions:
+    # 5,000 took over 30 s on main.
+    found = bounded(LINT + """
+show("[env]\\n" + "".join(f"# flyconf: ignore[FC402]\\nK{i} = '1'\\n" for i in range(10_000)), "fly.toml")
+""")
+    assert isinstance(found, list) and len(found) == 10_000
+    assert found[0] == ["FC902", 2, 19] and found[-1] == ["FC902", 20_000, 19]
+
+
+def test_many_suppressions_in_a_dockerfile():
+    # Each comment scanned the instructions for the next one: 5,000 took over 30 s on main.
+    found = bounded(LINT + """
+show("FROM x\\n" + "".join(f"# flyconf: ignore[FC402]\\nRUN x{i}\\n" for i in range(10_000)), "Dockerfile")
+""")
+    assert isinstance(found, list) and len(found) == 10_000
+    assert found[0] == ["FC902", 2, 19] and found[-1] == ["FC902", 20_000, 19]
+
+
+def test_many_suppressions_in_a_row_in_a_script():
+    # Each comment scanned the comments after it for the next command: 20,000 in a row, 200 million lines.
+    found = bounded("""
+import json
+from flyconf.sources.script import parse_script
+from flyconf.suppress import suppressions
+n = 20_000
+sups, bad = suppressions(parse_script("#!/bin/sh\\n" + "# flyconf: ignore[FC402]\\n" * n + "exec x\\n", "start.sh"))
+print(json.dumps([len(sups), [sups[0].first, sups[0].last], [sups[-1].first, sups[-1].last], len(bad)]))
+""")
+    assert found == [20_000, [20_002, 20_002], [20_002, 20_002], 0]
+
+
+def test_a_long_shell_form_command_is_split_in_linear_time():
+    # shlex.split reads a character at a time: this 960 KB word (continued lines) took minutes on main.
+    found = bounded(LINT + """
+show("FROM x\\nCMD node " + ("a" * 60_000 + "\\\\\\n") * 16 + "a\\n", "Dockerfile")
+""")
+    assert found == [["FC703", 2, 1]]
+
+
+def test_many_process_groups_with_their_mounts():
+    # Every group's mounts were found by resolving every mount's groups again: 400 groups with a mount
+    # each took 17 s on main, 800 over a minute.
+    found = bounded(LINT + """
+n = 800
+groups = "".join(f'g{i} = "x"\\n' for i in range(n))
+mounts = "".join(f'[[mounts]]\\nsource = "d{i}"\\ndestination = "/data"\\nprocesses = ["g{i}"]\\n' for i in range(n))
+show("[processes]\\n" + groups + mounts + '[[mounts]]\\nsource = "e"\\ndestination = "/e"\\nprocesses = ["nope"]\\n',
+     "fly.toml")
+""")
+    # The last mount names an undefined group (mount-unknown-process-group), at the name.
+    assert found == [["FC204", 4005, 14]]
+
+
+# -- growth of Dockerfile variables ---------------------------------------------------------------------
+
+def test_env_that_doubles_each_line_is_bounded():
+    # `ENV V1=${V0}${V0}` doubled a value each line: MemoryError on main after 30 lines.
+    found = bounded(LINT + """
+lines = "".join(f"ENV V{i}=${{V{i - 1}}}${{V{i - 1}}}\\n" for i in range(1, 60))
+show("FROM x\\nENV V0=abcdefgh\\n" + lines + "USER $V59\\nCMD [\\"x\\"]\\n", "Dockerfile")
+""")
+    assert found == []
+
+
+def test_a_long_chain_of_env_values():
+    # Every instruction merged all ARG and ENV values into a new dict: 4,000 ENV took 9 s on main, 8,000 35 s.
+    found = bounded(LINT + """
+show("FROM x\\n" + "".join(f"ENV V{i}=$V{i - 1}x\\n" for i in range(12_000)) + "CMD [\\"x\\"]\\n", "Dockerfile")
+""")
+    assert found == []
+
+
+# -- the splitter that replaced shlex, and BuildKit's extension as an oracle -----------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=" \t\r\n'\"\\ab#$`\u00e9", max_size=16))
+def test_shsplit_splits_as_shlex_does(command: str):
+    def outcome(split: Callable[[str], list[str]]) -> list[str] | str:
+        try:
+            return split(command)
+        except ValueError as exc:
+            return str(exc)
+
+    assert outcome(shsplit.split) == outcome(shlex.split)
+
+
+@needs_buildkit
+@pytest.mark.parametrize("text", ["FROM x\nRUN echo \udc80\n", "FROM x\nRUN echo a\x00b\n"])
+def test_the_oracle_never_hands_the_extension_what_it_cannot_take(text: str):
+    # A lone surrogate made the extension kill the test process (SIGSEGV); a NUL cut the text short.
+    with pytest.raises(WrapperCannotSay):
+        buildkit_outcome(text)
+    with pytest.raises(WrapperCannotSay):
+        buildkit_instructions(text)
+
+
+@needs_buildkit
+def test_the_oracle_locates_an_error_by_bisection():
+    # 2,000 lines before a line over 64 KiB: parsing every prefix took 35 s and 600 MB, then MemoryError.
+    text = "FROM x\n" + "RUN true\n" * 2000 + "RUN " + "a" * 70_000 + "\n"
+    with pytest.raises(DockerfileSyntaxError) as theirs:
+        buildkit_instructions(text)
+    assert theirs.value.line == 2002
+    assert "greater than max allowed size" in theirs.value.message
