@@ -27,32 +27,65 @@ from flyconf.sources.dockersyntax import DockerfileSyntaxError, parse_instructio
 from tests.buildkit_oracle import WrapperCannotSay, buildkit_instructions, buildkit_outcome, needs_buildkit
 from tests.conftest import REPO
 
-SECONDS = 30
-MEMORY = 1_500_000_000  # bytes of address space
+SECONDS = 30  # for each case
+MEMORY = 1_500_000_000  # bytes of address space, for the child process
+
+
+# The heavy cases, by test name: each sets ``result``. They run in one child process (one start-up for
+# all), each under an alarm; a case that raises or runs out of time or memory fails its own test.
+HEAVY: dict[str, str] = {}
+
+CHILD = """
+import json, signal, sys
+from flyconf.lint import lint_text
+
+def show(text, name):
+    return [[d.code, d.line, d.column] for d in lint_text(text, name)]
+
+class Late(Exception):
+    pass
+
+def late(signum, frame):
+    raise Late()
+
+signal.signal(signal.SIGALRM, late)
+out = {}
+for name, code in json.loads(sys.stdin.read()).items():
+    signal.alarm(SECONDS)
+    try:
+        scope = {"show": show}
+        exec(code, scope)
+        out[name] = {"result": scope["result"]}
+    except Late:
+        out[name] = {"error": "still running after SECONDS s"}
+    except BaseException as exc:  # MemoryError and RecursionError too: the case failed
+        out[name] = {"error": (type(exc).__name__ + ": " + str(exc))[:2000]}
+    finally:
+        signal.alarm(0)
+print(json.dumps(out))
+""".replace("SECONDS", str(SECONDS))
 
 
 def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
-def bounded(code: str) -> object:
-    """Run ``code`` (which prints one JSON value) in a child process under the limits; return the value."""
+@pytest.fixture(scope="module")
+def heavy() -> dict[str, dict[str, object]]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    try:
-        proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-                              timeout=SECONDS, preexec_fn=_limit_memory, env=env)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"still running after {SECONDS} s")
+    cases = {name: textwrap.dedent(code) for name, code in HEAVY.items()}
+    proc = subprocess.run([sys.executable, "-c", CHILD], input=json.dumps(cases), capture_output=True, text=True,
+                          timeout=SECONDS * len(cases) + 30, preexec_fn=_limit_memory, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return json.loads(proc.stdout)
+    found: dict[str, dict[str, object]] = json.loads(proc.stdout)
+    return found
 
 
-LINT = """
-import json
-from flyconf.lint import lint_text
-def show(text, name):
-    print(json.dumps([[d.code, d.line, d.column] for d in lint_text(text, name)]))
-"""
+def bounded(heavy: dict[str, dict[str, object]], name: str) -> object:
+    """The result of the heavy case ``name``; the test fails if it raised or ran out of time."""
+    outcome = heavy[name]
+    assert "error" not in outcome, outcome["error"]
+    return outcome["result"]
 
 
 # -- lone surrogates: a str from the library's caller -----------------------------------------------------
@@ -94,98 +127,123 @@ def test_non_ascii_flag_is_split_as_buildkit_splits_its_bytes():
 
 # -- Dockerfile lines over 64 KiB -----------------------------------------------------------------------
 
-def test_a_200_kb_line_is_located_without_reparsing():
+HEAVY["test_a_200_kb_line_is_located_without_reparsing"] = """
+result = show("FROM x\\n" + "RUN true\\n" * 2000 + "RUN echo " + "a" * 200_000 + "\\nCMD [\\"x\\"]\\n", "Dockerfile")
+"""
+
+
+def test_a_200_kb_line_is_located_without_reparsing(heavy: dict[str, dict[str, object]]):
     # Once located by parsing every prefix with BuildKit's extension (118 KB: 71 s, 2.3 GB).
-    found = bounded(LINT + """
-show("FROM x\\n" + "RUN true\\n" * 2000 + "RUN echo " + "a" * 200_000 + "\\nCMD [\\"x\\"]\\n", "Dockerfile")
-""")
+    found = bounded(heavy, "test_a_200_kb_line_is_located_without_reparsing")
     assert found == [["FC701", 2002, 1]]
 
 
 # -- quadratic paths ------------------------------------------------------------------------------------
 
-def test_many_unclosed_braces_in_a_shell_word():
-    # Each `{` was matched by scanning to the end of the word: 10,000 took 14 s on main, 100,000 minutes.
-    found = bounded("""
-import json
+HEAVY["test_many_unclosed_braces_in_a_shell_word"] = """
 from flyconf.sources.script import parse_script
 n = 100_000
 script = parse_script("#!/bin/sh\\necho a" + "{" * n + " {a,b}\\n", "start.sh")
-print(json.dumps([[b.kind, b.line, b.column, b.end_column] for b in script.bashisms]))
-""")
+result = [[b.kind, b.line, b.column, b.end_column] for b in script.bashisms]
+"""
+
+
+def test_many_unclosed_braces_in_a_shell_word(heavy: dict[str, dict[str, object]]):
+    # Each `{` was matched by scanning to the end of the word: 10,000 took 14 s on main, 100,000 minutes.
+    found = bounded(heavy, "test_many_unclosed_braces_in_a_shell_word")
     assert found == [["brace", 2, 100_008, 100_013]]
 
 
-def test_many_suppressions_in_fly_toml():
+HEAVY["test_many_suppressions_in_fly_toml"] = """
+result = show("[env]\\n" + "".join(f"# flyconf: ignore[FC402]\\nK{i} = '1'\\n" for i in range(10_000)), "fly.toml")
+"""
+
+
+def test_many_suppressions_in_fly_toml(heavy: dict[str, dict[str, object]]):
     # Each comment looked for its key among all statements, each finding among all suppressions:
     # 5,000 took over 30 s on main.
-    found = bounded(LINT + """
-show("[env]\\n" + "".join(f"# flyconf: ignore[FC402]\\nK{i} = '1'\\n" for i in range(10_000)), "fly.toml")
-""")
+    found = bounded(heavy, "test_many_suppressions_in_fly_toml")
     assert isinstance(found, list) and len(found) == 10_000
     assert found[0] == ["FC902", 2, 19] and found[-1] == ["FC902", 20_000, 19]
 
 
-def test_many_suppressions_in_a_dockerfile():
+HEAVY["test_many_suppressions_in_a_dockerfile"] = """
+result = show("FROM x\\n" + "".join(f"# flyconf: ignore[FC402]\\nRUN x{i}\\n" for i in range(10_000)), "Dockerfile")
+"""
+
+
+def test_many_suppressions_in_a_dockerfile(heavy: dict[str, dict[str, object]]):
     # Each comment scanned the instructions for the next one: 5,000 took over 30 s on main.
-    found = bounded(LINT + """
-show("FROM x\\n" + "".join(f"# flyconf: ignore[FC402]\\nRUN x{i}\\n" for i in range(10_000)), "Dockerfile")
-""")
+    found = bounded(heavy, "test_many_suppressions_in_a_dockerfile")
     assert isinstance(found, list) and len(found) == 10_000
     assert found[0] == ["FC902", 2, 19] and found[-1] == ["FC902", 20_000, 19]
 
 
-def test_many_suppressions_in_a_row_in_a_script():
-    # Each comment scanned the comments after it for the next command: 20,000 in a row, 200 million lines.
-    found = bounded("""
-import json
+HEAVY["test_many_suppressions_in_a_row_in_a_script"] = """
 from flyconf.sources.script import parse_script
 from flyconf.suppress import suppressions
 n = 20_000
 sups, bad = suppressions(parse_script("#!/bin/sh\\n" + "# flyconf: ignore[FC402]\\n" * n + "exec x\\n", "start.sh"))
-print(json.dumps([len(sups), [sups[0].first, sups[0].last], [sups[-1].first, sups[-1].last], len(bad)]))
-""")
+result = [len(sups), [sups[0].first, sups[0].last], [sups[-1].first, sups[-1].last], len(bad)]
+"""
+
+
+def test_many_suppressions_in_a_row_in_a_script(heavy: dict[str, dict[str, object]]):
+    # Each comment scanned the comments after it for the next command: 20,000 in a row, 200 million lines.
+    found = bounded(heavy, "test_many_suppressions_in_a_row_in_a_script")
     assert found == [20_000, [20_002, 20_002], [20_002, 20_002], 0]
 
 
-def test_a_long_shell_form_command_is_split_in_linear_time():
+HEAVY["test_a_long_shell_form_command_is_split_in_linear_time"] = """
+result = show("FROM x\\nCMD node " + ("a" * 60_000 + "\\\\\\n") * 16 + "a\\n", "Dockerfile")
+"""
+
+
+def test_a_long_shell_form_command_is_split_in_linear_time(heavy: dict[str, dict[str, object]]):
     # shlex.split reads a character at a time: this 960 KB word (continued lines) took minutes on main.
-    found = bounded(LINT + """
-show("FROM x\\nCMD node " + ("a" * 60_000 + "\\\\\\n") * 16 + "a\\n", "Dockerfile")
-""")
+    found = bounded(heavy, "test_a_long_shell_form_command_is_split_in_linear_time")
     assert found == [["FC703", 2, 1]]
 
 
-def test_many_process_groups_with_their_mounts():
-    # Every group's mounts were found by resolving every mount's groups again: 400 groups with a mount
-    # each took 17 s on main, 800 over a minute.
-    found = bounded(LINT + """
+HEAVY["test_many_process_groups_with_their_mounts"] = """
 n = 800
 groups = "".join(f'g{i} = "x"\\n' for i in range(n))
 mounts = "".join(f'[[mounts]]\\nsource = "d{i}"\\ndestination = "/data"\\nprocesses = ["g{i}"]\\n' for i in range(n))
-show("[processes]\\n" + groups + mounts + '[[mounts]]\\nsource = "e"\\ndestination = "/e"\\nprocesses = ["nope"]\\n',
+result = show("[processes]\\n" + groups + mounts + '[[mounts]]\\nsource = "e"\\ndestination = "/e"\\nprocesses = ["nope"]\\n',
      "fly.toml")
-""")
+"""
+
+
+def test_many_process_groups_with_their_mounts(heavy: dict[str, dict[str, object]]):
+    # Every group's mounts were found by resolving every mount's groups again: 400 groups with a mount
+    # each took 17 s on main, 800 over a minute.
+    found = bounded(heavy, "test_many_process_groups_with_their_mounts")
     # The last mount names an undefined group (mount-unknown-process-group), at the name.
     assert found == [["FC204", 4005, 14]]
 
 
 # -- growth of Dockerfile variables ---------------------------------------------------------------------
 
-def test_env_that_doubles_each_line_is_bounded():
-    # `ENV V1=${V0}${V0}` doubled a value each line: MemoryError on main after 30 lines.
-    found = bounded(LINT + """
+HEAVY["test_env_that_doubles_each_line_is_bounded"] = """
 lines = "".join(f"ENV V{i}=${{V{i - 1}}}${{V{i - 1}}}\\n" for i in range(1, 60))
-show("FROM x\\nENV V0=abcdefgh\\n" + lines + "USER $V59\\nCMD [\\"x\\"]\\n", "Dockerfile")
-""")
+result = show("FROM x\\nENV V0=abcdefgh\\n" + lines + "USER $V59\\nCMD [\\"x\\"]\\n", "Dockerfile")
+"""
+
+
+def test_env_that_doubles_each_line_is_bounded(heavy: dict[str, dict[str, object]]):
+    # `ENV V1=${V0}${V0}` doubled a value each line: MemoryError on main after 30 lines.
+    found = bounded(heavy, "test_env_that_doubles_each_line_is_bounded")
     assert found == []
 
 
-def test_a_long_chain_of_env_values():
+HEAVY["test_a_long_chain_of_env_values"] = """
+result = show("FROM x\\n" + "".join(f"ENV V{i}=$V{i - 1}x\\n" for i in range(10_000)) + "CMD [\\"x\\"]\\n", "Dockerfile")
+"""
+
+
+def test_a_long_chain_of_env_values(heavy: dict[str, dict[str, object]]):
     # Every instruction merged all ARG and ENV values into a new dict: 4,000 ENV took 9 s on main, 8,000 35 s.
-    found = bounded(LINT + """
-show("FROM x\\n" + "".join(f"ENV V{i}=$V{i - 1}x\\n" for i in range(12_000)) + "CMD [\\"x\\"]\\n", "Dockerfile")
-""")
+    found = bounded(heavy, "test_a_long_chain_of_env_values")
     assert found == []
 
 
