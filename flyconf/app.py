@@ -289,18 +289,43 @@ class App:
         return DEFAULT_GROUP if DEFAULT_GROUP in names else names[0]
 
     def groups_of(self, entry: Entry) -> list[str]:
-        """The defined groups an entry applies to, as flyctl resolves them.
+        """The defined groups an entry applies to, as flyctl resolves them (callers must not modify the list).
 
         Names of undefined groups are dropped (flyctl drops them silently; the
         unknown-process-group rule reports them). Without `processes`, an entry
         applies to the default group only -- except `[[vm]]`, which applies to
         every group that no other `[[vm]]` names.
         """
+        # Worked out once per entry: rules ask for every entry and group, and hundreds of groups times
+        # hundreds of mounts made that quadratic (or worse) when recomputed on each call.
+        key = id(entry)
+        cached = self._placement.get(key)
+        if cached is None or cached[0] is not entry:
+            cached = (entry, self._resolve_groups(entry))
+            self._placement[key] = cached
+        return cached[1]
+
+    @cached_property
+    def _placement(self) -> dict[int, tuple[Entry, list[str]]]:
+        return {}  # id(entry) -> (entry, its groups); the entry is kept so that its id is never reused
+
+    def _resolve_groups(self, entry: Entry) -> list[str]:
         listed = entry.processes
         if listed is not None:
-            return [g for g in self.groups if g in listed]
+            defined = self.group_set
+            return sorted(g for g in set(listed) if g in defined)  # self.groups is sorted too
         if entry.section != "vm":
             return [self.default_group]
+        return self._unnamed_by_vm
+
+    @cached_property
+    def group_set(self) -> frozenset[str]:
+        """The names of :attr:`groups`, for membership tests."""
+        return frozenset(self.groups)
+
+    @cached_property
+    def _unnamed_by_vm(self) -> list[str]:
+        """The groups no `[[vm]]` names: those a `[[vm]]` without `processes` applies to."""
         named: set[str] = set()
         for other in self.entries("vm"):
             if other.processes:
@@ -318,11 +343,20 @@ class App:
         return out
 
     def mounts_of(self, group: str) -> list[Entry]:
-        return [m for m in self.entries("mounts") if group in self.groups_of(m)]
+        return list(self._mounts_by_group.get(group, ()))
+
+    @cached_property
+    def _mounts_by_group(self) -> dict[str, list[Entry]]:
+        """Each group's mounts, in file order: one pass over the mounts rather than one per group."""
+        out: dict[str, list[Entry]] = {}
+        for mount in self.entries("mounts"):
+            for group in self.groups_of(mount):
+                out.setdefault(group, []).append(mount)
+        return out
 
     def mounted_groups(self) -> list[str]:
         """Groups that have at least one mount, in sort order."""
-        return [g for g in self.groups if self.mounts_of(g)]
+        return [g for g in self.groups if g in self._mounts_by_group]
 
     # -- environment ------------------------------------------------------------------
     @cached_property

@@ -7,15 +7,14 @@ that cannot be read or parsed becomes a finding, never an exception.
 from __future__ import annotations
 
 import posixpath
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flyconf import registry
+from flyconf import registry, shsplit
 from flyconf.app import App
 from flyconf.diagnostics import Diagnostic
-from flyconf.sources.base import Document, ReadFailure, decode, display, read_bytes
+from flyconf.sources.base import Document, ReadFailure, decode, display, lone_surrogate, read_bytes
 
 if TYPE_CHECKING:
     from flyconf.sources.flytoml import FlyToml
@@ -90,6 +89,9 @@ class Workspace:
 
 
 def _parse(text: str, kind: str, shown: str, fs_path: Path | None) -> Loaded:
+    bad = lone_surrogate(text)  # every reader below may encode the text, and the encoder refuses these
+    if bad is not None:
+        return Loaded(None, [failure_diagnostic(bad, shown, kind, text)])
     if kind == FLYTOML:
         from flyconf.sources.flytoml import parse_flytoml
 
@@ -214,7 +216,7 @@ def script_candidates(argv: list[str]) -> list[str]:
                 j = rest.index("-c")
                 if j + 1 < len(rest):
                     try:
-                        inner = shlex.split(rest[j + 1])
+                        inner = shsplit.split(rest[j + 1])
                     except ValueError:
                         inner = rest[j + 1].split()
                     if inner:

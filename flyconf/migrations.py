@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from flyconf import shsplit
 from flyconf.sources.base import split_lines
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def migration_in(command: str, app: "App | None" = None, depth: int = 0) -> Migr
         from flyconf.databases import phoenix
 
         try:
-            argv = shlex.split(command)
+            argv = shsplit.split(command)
         except ValueError:
             argv = command.split()
         how = phoenix.command_migration(app.context, argv)
@@ -203,7 +203,7 @@ def _package_script(command: str, ctx: object) -> tuple[str, str, int, int] | No
 def _script_file(command: str, ctx: object) -> tuple[str, str, int, int] | None:
     """A script of the build context that the command runs (`./bin/release`, `sh /app/scripts/migrate.sh`)."""
     try:
-        words = shlex.split(command)
+        words = shsplit.split(command)
     except ValueError:
         return None
     words = [w for w in words if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w)]

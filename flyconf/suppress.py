@@ -12,7 +12,9 @@ that silenced nothing is `unused-suppression`.
 
 from __future__ import annotations
 
+import bisect
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterable
 
@@ -246,6 +248,7 @@ def _config(doc: Any, prefixes: tuple[str, ...]) -> tuple[list[Suppression], lis
     def is_comment(text: str) -> bool:
         return text.lstrip().startswith(prefixes)
 
+    following = _next_lines(doc, lambda text: bool(text.strip()) and not is_comment(text))
     for lineno, line in enumerate(doc.lines, start=1):
         if "flyconf:" not in line:
             continue
@@ -264,8 +267,7 @@ def _config(doc: Any, prefixes: tuple[str, ...]) -> tuple[list[Suppression], lis
         def covered(lineno: int = lineno, own_line: bool = own_line) -> tuple[int, int] | None:
             if not own_line:
                 return lineno, lineno
-            target = next((n for n in range(lineno + 1, len(doc.lines) + 1)
-                           if doc.line_text(n).strip() and not is_comment(doc.line_text(n))), None)
+            target = following(lineno)
             return None if target is None else (target, target)
 
         _collect(doc, lineno, column, line[start:], out, bad, covered)
@@ -281,12 +283,14 @@ def _flytoml(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
     statement_lines = sorted(pos.statements)
     header_lines = [ln for ln in statement_lines if pos.entries.get(pos.statements[ln]) is not None
                     and pos.entries[pos.statements[ln]].header and _is_header_line(doc, ln)]
+    headers = set(header_lines)
+    # Lines are looked up by bisection: a file of many suppressions and statements stays linear-logarithmic.
 
     def extent(target: int) -> tuple[int, int]:
         """The lines of the statement starting at ``target``: a table up to the next header, a key's value."""
-        if target in header_lines:
-            later = [h for h in header_lines if h > target]
-            return target, (later[0] - 1 if later else len(doc.lines))
+        if target in headers:
+            k = bisect.bisect_right(header_lines, target)
+            return target, (header_lines[k] - 1 if k < len(header_lines) else len(doc.lines))
         entry = pos.entries.get(pos.statements[target])
         end = entry.value.end_line if entry is not None and entry.value is not None and entry.value.end_line else target
         return target, max(end, target)
@@ -297,14 +301,15 @@ def _flytoml(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
 
         def covered(c: Any = c) -> tuple[int, int] | None:
             if c.own_line:
-                target = next((ln for ln in statement_lines if ln > c.line), None)
-                return None if target is None else extent(target)
+                k = bisect.bisect_right(statement_lines, c.line)
+                return None if k == len(statement_lines) else extent(statement_lines[k])
             # A trailing comment: the statement it ends (a key with a multi-line value ends on a later line).
-            start = max((ln for ln in statement_lines if ln <= c.line), default=None)
-            if start is None:
+            k = bisect.bisect_right(statement_lines, c.line)
+            if k == 0:
                 return c.line, c.line
+            start = statement_lines[k - 1]
             first, last = extent(start)
-            if start == c.line or (start not in header_lines and last >= c.line):
+            if start == c.line or (start not in headers and last >= c.line):
                 return first, max(last, c.line)
             return c.line, c.line
 
@@ -321,6 +326,7 @@ def _dockerfile(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
     inside: set[int] = set()
     for ins in doc.instructions:
         inside.update(range(ins.start_line + 1, ins.end_line + 1))
+    starts = [ins.start_line for ins in doc.instructions]  # in order: instructions follow each other
     out: list[Suppression] = []
     bad: list[Diagnostic] = []
     for lineno, line in enumerate(doc.lines, start=1):
@@ -330,8 +336,11 @@ def _dockerfile(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
         column = len(line) - len(stripped) + 2  # the text after "#"
 
         def covered(lineno: int = lineno) -> tuple[int, int] | None:
-            target = next((ins for ins in doc.instructions if ins.start_line > lineno), None)
-            return None if target is None else (target.start_line, target.end_line)
+            k = bisect.bisect_right(starts, lineno)
+            if k == len(starts):
+                return None
+            target = doc.instructions[k]
+            return target.start_line, target.end_line
 
         _collect(doc, lineno, column, stripped[1:], out, bad, covered)
     return out, bad
@@ -340,6 +349,7 @@ def _dockerfile(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
 def _script(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
     out: list[Suppression] = []
     bad: list[Diagnostic] = []
+    following = _next_lines(doc, lambda text: bool(text.strip()) and not text.lstrip().startswith("#"))
     for line, column, text in doc.comments:
         if "flyconf:" not in text:
             continue
@@ -348,12 +358,27 @@ def _script(doc: Any) -> tuple[list[Suppression], list[Diagnostic]]:
         def covered(line: int = line, own_line: bool = own_line) -> tuple[int, int] | None:
             if not own_line:
                 return line, line
-            target = next((n for n in range(line + 1, len(doc.lines) + 1)
-                           if doc.line_text(n).strip() and not doc.line_text(n).lstrip().startswith("#")), None)
+            target = following(line)
             return None if target is None else (target, target)
 
         _collect(doc, line, column + 1, text, out, bad, covered)
     return out, bad
+
+
+def _next_lines(doc: Any, wanted: Callable[[str], bool]) -> Callable[[int], int | None]:
+    """``after(n)``: the first line after line ``n`` that is ``wanted``, or None; the table behind it is built
+    once, on first use, so many comments in a row cost one pass and not one scan each."""
+    table: list[int | None] = []
+
+    def after(line: int) -> int | None:
+        if not table:
+            count = len(doc.lines)
+            table.extend([None] * (count + 2))
+            for n in range(count, 0, -1):
+                table[n] = n if wanted(doc.line_text(n)) else table[n + 1]
+        return table[line + 1] if 0 <= line < len(table) - 1 else None
+
+    return after
 
 
 def apply(
@@ -376,13 +401,10 @@ def apply(
         table[path] = sups
         if path not in partial:
             meta.extend(bad)
-    used: set[tuple[str, int, str]] = set()
-    kept: list[Diagnostic] = []
-    for d in diagnostics:
-        hits = [i for i, s in enumerate(table.get(d.path, ())) if d.code in s.codes and s.covers(d.line)]
-        used.update((d.path, i, d.code) for i in hits)
-        if not hits:
-            kept.append(d)
+    index = _Index(table)
+    diagnostics = list(diagnostics)
+    used = index.used(diagnostics)
+    kept = [d for d in diagnostics if not index.covers(d)]
     for path, sups in table.items():
         if path in partial:
             continue
@@ -392,9 +414,66 @@ def apply(
                     continue
                 meta.append(_unused(documents[path], s, name))
     for d in meta:
-        if allows(d.path, d.code) and not any(d.code in s.codes and s.covers(d.line) for s in table.get(d.path, ())):
+        if allows(d.path, d.code) and not index.covers(d):
             kept.append(d)
     return kept
+
+
+class _Index:
+    """The suppressions of each (file, code) as line intervals sorted by their first line.
+
+    Whether a finding is silenced is a bisection, and which suppressions silenced something is one sweep
+    over the findings in line order: thousands of suppressions and findings cost n log n, not n * m.
+    """
+
+    def __init__(self, table: dict[str, list[Suppression]]) -> None:
+        spans: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
+        for path, sups in table.items():
+            for i, s in enumerate(sups):
+                first, last = (1, sys.maxsize) if s.whole_file else (s.first, s.last)
+                if last < first:
+                    continue  # covers nothing
+                for code in s.codes:
+                    spans.setdefault((path, code), []).append((first, last, i))
+        self._spans = {key: sorted(items) for key, items in spans.items()}
+        self._firsts = {key: [first for first, _, _ in items] for key, items in self._spans.items()}
+        self._reach: dict[tuple[str, str], list[int]] = {}  # the furthest last line among the first k intervals
+        for key, items in self._spans.items():
+            reach, furthest = [], 0
+            for _, last, _ in items:
+                furthest = max(furthest, last)
+                reach.append(furthest)
+            self._reach[key] = reach
+
+    def covers(self, d: Diagnostic) -> bool:
+        key = (d.path, d.code)
+        firsts = self._firsts.get(key)
+        if not firsts:
+            return False
+        k = bisect.bisect_right(firsts, d.line)
+        return k > 0 and self._reach[key][k - 1] >= d.line
+
+    def used(self, diagnostics: list[Diagnostic]) -> set[tuple[str, int, str]]:
+        """(path, suppression index, code) of every suppression that covers at least one of ``diagnostics``."""
+        lines: dict[tuple[str, str], list[int]] = {}
+        for d in diagnostics:
+            if (d.path, d.code) in self._spans:
+                lines.setdefault((d.path, d.code), []).append(d.line)
+        out: set[tuple[str, int, str]] = set()
+        for key, found in lines.items():
+            items = self._spans[key]
+            k = 0
+            waiting: list[tuple[int, int]] = []  # (last, index) of intervals started and not yet used
+            for line in sorted(set(found)):
+                while k < len(items) and items[k][0] <= line:
+                    waiting.append((items[k][1], items[k][2]))
+                    k += 1
+                # An interval that ends before this line can cover no later one either: each leaves once.
+                for last, i in waiting:
+                    if last >= line:
+                        out.add((key[0], i, key[1]))
+                waiting = []
+        return out
 
 
 def _unused(doc: Any, s: Suppression, name: Name) -> Diagnostic:

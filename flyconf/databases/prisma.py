@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 
+from flyconf import shsplit
 from flyconf.databases import urls
 from flyconf.databases.model import (
     SERVER,
@@ -251,7 +251,7 @@ def _cli_schemas(ctx: Context, pkg: Mapping[str, object] | None) -> set[str]:
 
 def _split(text: str) -> list[str]:
     try:
-        return shlex.split(text)
+        return shsplit.split(text)
     except ValueError:
         return text.split()
 

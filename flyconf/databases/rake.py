@@ -24,11 +24,11 @@ verdict ("it cannot be told"): no guess either way.
 from __future__ import annotations
 
 import re
-import shlex
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from flyconf import shsplit
 from flyconf.databases.model import Context, Location, offset_location
 from flyconf.sources.base import Document
 
@@ -845,7 +845,7 @@ class _Reader:
 
     def _simple_command(self, command: str, at: Location, depth: int, stack: tuple[str, ...]) -> Verdict:
         try:
-            words = shlex.split(command)
+            words = shsplit.split(command)
         except ValueError:
             words = command.split()
         while words and (re.match(r"^[A-Za-z_]\w*=", words[0]) or words[0] in ("exec", "env", "time", "nice")):

@@ -10,7 +10,7 @@ from typing import Iterator
 from flyconf.app import App, Entry
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.registry import check, declare
-from flyconf.suggest import did_you_mean
+from flyconf.suggest import did_you_mean, listing
 from flyconf.units import mount_size
 
 DEST_NOT_ABSOLUTE = declare(
@@ -155,8 +155,8 @@ def check_mounts(app: App) -> Iterator[Diagnostic]:
         yield from _source(app, mount)
         yield from _sizes(app, mount)
         for i, name in _named_groups(mount):
-            if name not in app.groups:
-                defined = ", ".join(app.groups)
+            if name not in app.group_set:
+                defined = listing(app.groups, quote=False)
                 yield MOUNT_UNKNOWN_GROUP.diagnostic(
                     doc, mount.key("processes", i),
                     f"mount `{mount.get('source', '?')}` names process group `{name}`, which is not defined "

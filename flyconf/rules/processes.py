@@ -11,7 +11,7 @@ from flyconf.diagnostics import Diagnostic, Span
 from flyconf.registry import check, declare
 from flyconf.sources.flytoml import FlyToml
 from flyconf.sources.tomlspan import KeyPath
-from flyconf.suggest import did_you_mean
+from flyconf.suggest import did_you_mean, listing
 
 UNKNOWN_GROUP = declare(
     "FC301", "unknown-process-group", "error",
@@ -108,6 +108,8 @@ def check_process_groups(app: App) -> Iterator[Diagnostic]:
     doc = app.fly
     yield from _group_names(app)
     defined = app.groups
+    known = app.group_set
+    shown = listing(defined)  # built once: the messages below are per entry, and there may be thousands
     for section in _REFERENCING:
         entries = app.services() if section == "services" else app.entries(section)
         if section == "http_service":
@@ -117,8 +119,8 @@ def check_process_groups(app: App) -> Iterator[Diagnostic]:
             if not isinstance(value, list):
                 continue
             for i, name in enumerate(value):
-                if isinstance(name, str) and name not in defined:
-                    where = "`[processes]` defines " + ", ".join(f"`{g}`" for g in defined) if app.has_process_groups \
+                if isinstance(name, str) and name not in known:
+                    where = "`[processes]` defines " + shown if app.has_process_groups \
                         else "there is no `[processes]`, so the only group is `app`"
                     yield UNKNOWN_GROUP.diagnostic(
                         doc, entry.key("processes", i),
@@ -133,10 +135,11 @@ def check_process_groups(app: App) -> Iterator[Diagnostic]:
                 yield SERVICE_MISSING_PROCESSES.diagnostic(
                     doc, doc.key_span(service.path),
                     f"{service.label} has no `processes`, but `[processes]` defines "
-                    + ", ".join(f"`{g}`" for g in defined) + "; flyctl refuses to deploy this",
+                    + shown + "; flyctl refuses to deploy this",
                     hint=f'add `processes = ["{app.default_group}"]` (the groups whose Machines serve it)',
                 )
     if len(defined) > 1:
+        others = listing(g for g in defined if g != app.default_group)
         for section in ("mounts", "checks", "files", "metrics", "restart"):
             for entry in app.entries(section):
                 if entry.processes is None and "processes" not in entry.table:
@@ -144,7 +147,7 @@ def check_process_groups(app: App) -> Iterator[Diagnostic]:
                         doc, doc.key_span(entry.path),
                         f"{entry.label} has no `processes`, so it applies only to the default group "
                         f"`{app.default_group}`, not to "
-                        + ", ".join(f"`{g}`" for g in defined if g != app.default_group),
+                        + others,
                         hint=f'say so explicitly: `processes = ["{app.default_group}"]`',
                     )
     yield from _commands(app)

@@ -13,6 +13,7 @@ from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.registry import check, declare
 from flyconf.rules.schema import INVALID_VALUE
 from flyconf.sources.tomlspan import KeyPath
+from flyconf.suggest import listing
 from flyconf.units import UNIT_WORDS, ascii_int, duration_nanoseconds, duration_seconds, format_duration
 
 PORT_INVALID = declare(
@@ -527,7 +528,7 @@ def _check_ports(app: App) -> Iterator[Diagnostic]:
         lacking = [g for g in app.groups_of(chk) if not any(g in app.groups_of(h) for h in http)]
         if not lacking:
             continue
-        groups = ", ".join(f"`{g}`" for g in lacking)
+        groups = listing(lacking)
         yield CHECK_PORT.diagnostic(
             doc, doc.key_span(chk.path),
             f"{chk.label} has no `port`, and process group{'s' if len(lacking) > 1 else ''} {groups} "
@@ -540,7 +541,7 @@ def _runs(app: App, service: Entry) -> bool:
     """Whether a service's machine checks run: for every Machine when it has no `processes`
     (internal/command/deploy/machinebasedtest.go `runTestMachines`), else for its defined groups."""
     listed = service.processes
-    return listed is None or any(g in app.groups for g in listed)
+    return listed is None or any(g in app.group_set for g in listed)
 
 
 def _machine_check_commands(app: App) -> Iterator[Diagnostic]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,6 +164,30 @@ def decode(data: bytes) -> str | ReadFailure:
     if nul != -1:
         return _binary(data, nul)
     return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> ReadFailure | None:
+    """A failure at the first lone surrogate of ``text``, else None.
+
+    Text read from a file is decoded strictly and has none, but a ``str`` handed to the library
+    (``lint_text``) may: such text cannot be encoded, so no part of flyconf may have to read it.
+    """
+    m = _SURROGATE.search(text)
+    if m is None:
+        return None
+    offset = m.start()
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return ReadFailure(
+        "syntax",
+        f"text is not valid Unicode: lone surrogate U+{ord(m.group()):04X} at line {line}, column {col}",
+        line,
+        col,
+        hint="pass text decoded from valid UTF-8",
+    )
 
 
 def _binary(data: bytes, offset: int) -> ReadFailure:

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from flyconf.diagnostics import Span
 from flyconf.sources.base import Document, LineIndex, ReadFailure
+from flyconf.sources.yamlnodes import without_surrogates
 
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
@@ -91,7 +92,7 @@ def parse_compose(text: str, display_path: str, fs_path: Path | None = None) -> 
     import yaml
 
     try:
-        raw_docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        raw_docs = [without_surrogates(d) for d in yaml.compose_all(text, Loader=yaml.SafeLoader)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = mark_position(text, mark.index) if mark is not None else (1, 1)

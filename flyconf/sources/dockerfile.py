@@ -56,10 +56,10 @@ class Instruction:
         """
         if self.json:
             return list(self.value)
-        import shlex
+        from flyconf import shsplit
 
         try:
-            return shlex.split(" ".join(self.value))
+            return shsplit.split(" ".join(self.value))
         except ValueError:
             if strict:
                 raise
@@ -175,27 +175,32 @@ class Dockerfile(Document):
                 break  # FROM may only name an earlier stage
         chain.reverse()
         eff.chain = [s.index for s in chain]
-        args: dict[str, str] = {}
+        scope: dict[str, str] = {}
+        budget = [MAX_TOTAL_EXPANSION]
         for st in chain:
             for ins in st.instructions:
-                _apply(eff, ins, args)
+                _apply(eff, ins, scope, budget)
         return eff
 
 
-def _apply(eff: Effective, ins: Instruction, args: dict[str, str]) -> None:
+def _apply(eff: Effective, ins: Instruction, scope: dict[str, str], budget: list[int]) -> None:
+    """Apply one instruction; ``scope`` holds the variables it sees (ARGs, overridden by ENVs), kept up to
+    date here rather than merged anew for each instruction; ``budget`` bounds what substitution adds."""
     def expand(text: str) -> str:
-        return process_word(text, {**args, **{k: v for k, (v, _) in eff.env.items()}})
+        return process_word(text, scope, budget)
 
     cmd = ins.cmd
     if cmd == "ARG":
         for item in ins.value:
             name, _, default = item.partition("=")
-            if default:
-                args[name] = default
+            if default and name not in eff.env:
+                scope[name] = default
     elif cmd == "ENV":
         values = list(ins.value)
         for i in range(0, len(values) - 1, 2):
-            eff.env[values[i]] = (expand(values[i + 1]), ins)
+            value = expand(values[i + 1])
+            eff.env[values[i]] = (value, ins)
+            scope[values[i]] = value
     elif cmd == "USER" and ins.value:
         eff.user = (expand(ins.value[0]), ins)
     elif cmd == "WORKDIR" and ins.value:
@@ -219,29 +224,47 @@ def _apply(eff: Effective, ins: Instruction, args: dict[str, str]) -> None:
         eff.copies.append((ins, eff.workdir[0] if eff.workdir else None))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _volume_paths(value: str) -> list[str]:
     value = value.strip()
     if value.startswith("["):
         try:
             parsed = json.loads(value)
-            return [p for p in parsed if isinstance(p, str)]
+            # Go decodes a lone surrogate escape ("\ud800") as U+FFFD; Python keeps it, and no output could encode it.
+            return [_SURROGATE.sub("\ufffd", p) for p in parsed if isinstance(p, str)]
         except (ValueError, RecursionError):  # RecursionError: nesting too deep to read
             pass
     return [p for p in value.split() if p]
 
 
-def process_word(text: str, env: dict[str, str]) -> str:
+def process_word(text: str, env: dict[str, str], total: list[int] | None = None) -> str:
     """One word as Docker reads ENV, ARG, USER, WORKDIR values: quotes removed, variables expanded.
 
     Single quotes keep their content literally; double quotes allow `$VAR` and backslash escapes.
+    A word that substitution would grow by more than ``MAX_EXPANSION`` characters, or by more than is
+    left of ``total[0]`` (shared by the words of one image), stays as written.
     """
+    allowed = MAX_EXPANSION if total is None else min(MAX_EXPANSION, total[0])
+    budget = [allowed]
+    try:
+        word = _process_word(text, env, budget)
+    except _TooLong:
+        return text
+    if total is not None:
+        total[0] -= allowed - budget[0]
+    return word
+
+
+def _process_word(text: str, env: dict[str, str], budget: list[int]) -> str:
     out: list[str] = []
     i, n = 0, len(text)
     quote: str | None = None
     chunk_start = 0
 
     def flush_plain(segment: str) -> None:
-        out.append(expand_vars(segment, env))
+        out.append(_expand(segment, env, budget))
 
     while i < n:
         ch = text[i]
@@ -281,11 +304,37 @@ def process_word(text: str, env: dict[str, str]) -> str:
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
+# The most characters substitution may add to one value. `ENV B=$A$A` doubles a value, so 30 such lines
+# would make gigabytes: past this a value is kept as written, like a variable that cannot be resolved.
+MAX_EXPANSION = 64 * 1024
+# And the most all the values of one image may gain: `ENV V2=${V1}x` chained a hundred thousand times
+# stays far below MAX_EXPANSION each, yet would fill gigabytes.
+MAX_TOTAL_EXPANSION = 4 * 1024 * 1024
+
+
+class _TooLong(Exception):
+    pass
+
+
 def expand_vars(text: str, env: dict[str, str]) -> str:
-    """Docker's variable substitution for ENV, USER, WORKDIR... (unknown variables stay as written)."""
+    """Docker's variable substitution for ENV, USER, WORKDIR... (unknown variables stay as written).
+
+    A value that would grow by more than ``MAX_EXPANSION`` characters stays as written.
+    """
+    try:
+        return _expand(text, env, [MAX_EXPANSION])
+    except _TooLong:
+        return text
+
+
+def _expand(text: str, env: dict[str, str], budget: list[int]) -> str:
+    """Substitute, spending ``budget[0]`` (characters of values put in); _TooLong when it runs out."""
     def sub(m: re.Match[str]) -> str:
         name = m.group(1) or m.group(2)
         if name in env:
+            budget[0] -= len(env[name])  # only a variable's value adds text; the rest comes from ``text``
+            if budget[0] < 0:
+                raise _TooLong
             return env[name]
         whole = m.group(0)
         if ":-" in whole or "-" in whole[2:]:

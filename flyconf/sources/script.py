@@ -778,28 +778,34 @@ class _Lexer:
         chars = "".join(c for c, _ in mask)
         if "{" not in chars or chars in ("{", "}"):
             return
-        i = 0
+        # One pass pairs every brace (a stack), so a word of many `{` costs linear time, not a scan per brace.
         n = len(chars)
+        close = [n] * n  # the `}` closing the `{` at i, or n
+        comma = [False] * n  # a `,` directly inside the pair opened at i
+        nested = [False] * n  # the pair opened at i holds another pair
+        stack: list[int] = []
+        for j, ch in enumerate(chars):
+            if ch == "{":
+                if stack:
+                    nested[stack[-1]] = True
+                stack.append(j)
+            elif ch == "}" and stack:
+                close[stack.pop()] = j
+            elif ch == "," and stack:
+                comma[stack[-1]] = True
+        i = 0
         while i < n:
-            if chars[i] == "{" and (i == 0 or chars[i - 1] != "$"):
-                depth, j, comma = 0, i, False
-                while j < n:
-                    if chars[j] == "{":
-                        depth += 1
-                    elif chars[j] == "}":
-                        depth -= 1
-                        if depth == 0:
-                            break
-                    elif chars[j] == "," and depth == 1:
-                        comma = True
-                    j += 1
-                if j < n:
-                    inner = chars[i + 1:j]
-                    if comma or re.fullmatch(r"-?\w+\.\.-?\w+(\.\.-?\d+)?", inner):
-                        self.sink.bashism("brace", mask[i][1], mask[j][1] + 1)
-                        i = j + 1
-                        continue
+            j = close[i]
+            if chars[i] == "{" and (i == 0 or chars[i - 1] != "$") and j < n:
+                # A sequence `{a..z}` holds no braces: only innermost pairs are matched against it.
+                if comma[i] or (not nested[i] and _BRACE_SEQUENCE.fullmatch(chars, i + 1, j)):
+                    self.sink.bashism("brace", mask[i][1], mask[j][1] + 1)
+                    i = j + 1
+                    continue
             i += 1
+
+
+_BRACE_SEQUENCE = re.compile(r"-?\w+\.\.-?\w+(\.\.-?\d+)?")
 
 
 def parameter_bashism(body: str) -> str | None:
