@@ -355,14 +355,15 @@ def test_json_and_sarif_hold_the_raw_strings(tmp_path: Path):
 
 
 def _lone_surrogate_findings() -> list[Any]:
-    # A lone surrogate in a key (lint_text takes any str; a file name that is not UTF-8 gives one too).
+    # A lone surrogate in the text (lint_text takes any str: a syntax finding) and in the file name (a name that is
+    # not UTF-8 gives one).
     return lint_text('"\ud800" = 1\n', "dir\udcff/fly.toml")
 
 
 def test_reports_with_lone_surrogates_are_valid_and_encodable():
     """On main `--format json` and `sarif` put raw lone surrogates in the output: not encodable as UTF-8."""
     diags = _lone_surrogate_findings()
-    assert [(d.code, d.line, d.column) for d in diags] == [("FC101", 1, 1)]
+    assert [(d.code, d.line, d.column) for d in diags] == [("FC002", 1, 2)]
     for fmt in ("json", "sarif", "text", "concise"):
         out = render(fmt, diags, sources={"dir\udcff/fly.toml": '"\ud800" = 1\n'})
         out.encode("utf-8")  # no lone surrogate is left
@@ -374,7 +375,7 @@ def test_reports_with_lone_surrogates_are_valid_and_encodable():
                 "dir\udcff/fly.toml"
             _validate_sarif(log)
         else:
-            assert "dir\\udcff/fly.toml:1:1:" in out and "`\\ud800`" in out
+            assert "dir\\udcff/fly.toml:1:2:" in out and "lone surrogate U+D800" in out
 
 
 def _validate_sarif(log: dict[str, Any]) -> None:
