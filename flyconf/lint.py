@@ -20,7 +20,7 @@ from flyconf.assemble import (
 from flyconf.config import Configuration, Overrides, Selection, Settings
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.discover import Skipped, discover, kind_of
-from flyconf.sources.base import Document, ReadFailure, decode, display
+from flyconf.sources.base import Document, ReadFailure, decode, display, is_directory, lexists, real_path
 from flyconf.sources.flytoml import FlyToml
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def report_bytes(data: bytes, filename: str, config: Configuration, *, beside: b
         found, fail_on = _finish([failure_diagnostic(text, filename, kind)], config, {})
         return Report(found, [filename], fail_on=fail_on)
     path = Path(filename)
-    if beside and kind in (FLYTOML, DOCKERFILE) and path.parent.is_dir() and not path.is_dir():
+    if beside and kind in (FLYTOML, DOCKERFILE) and is_directory(path.parent) and not is_directory(path):
         return _from_text_beside(text, path, kind, config)
     return _from_text(text, filename, config)
 
@@ -146,7 +146,7 @@ def _from_text_beside(text: str, path: Path, kind: str, config: Configuration) -
     elif kind == DOCKERFILE and loaded.doc is not None:
         found.extend(_dockerfile_findings(path, loaded.doc, ws, partial))
     diagnostics, fail_on = _finish(found, config, ws.documents, partial)
-    sources = {p: doc.text for p, doc in ws.documents.items()}
+    sources = {p: doc.text for p, doc in ws.documents.items() if doc.quotable}
     return Report(diagnostics, files=[shown], sources=sources, fail_on=fail_on)
 
 
@@ -195,7 +195,7 @@ def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], select
 
     for target in targets:
         shown = display(target.path)
-        if not target.path.exists() and not target.path.is_symlink():
+        if not lexists(target.path):
             found.append(failure_diagnostic(ReadFailure("io-error", "file or directory not found"), shown, FLYTOML))
             report.files.append(shown)
             continue
@@ -216,13 +216,13 @@ def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], select
         app, more = app_for(loaded.doc, target.path, ws)
         found.extend(more)
         if app.dockerfile is not None and app.dockerfile.fs_path is not None:
-            consumed.add(app.dockerfile.fs_path.resolve())
+            consumed.add(real_path(app.dockerfile.fs_path))
         found.extend(_check_app(app, ws))
 
     for path in explicit_dockerfiles:
-        if path.resolve() in consumed:
+        if real_path(path) in consumed:
             continue
-        consumed.add(path.resolve())
+        consumed.add(real_path(path))
         loaded = ws.load(path, DOCKERFILE)
         found.extend(loaded.findings)
         if loaded.doc is None:
@@ -235,7 +235,7 @@ def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], select
         found.extend(lint_compose(compose_files, ws))
 
     report.diagnostics, report.fail_on = _finish(found, conf, ws.documents, partial)
-    report.sources = {path: doc.text for path, doc in ws.documents.items()}
+    report.sources = {path: doc.text for path, doc in ws.documents.items() if doc.quotable}
     return report
 
 
@@ -302,7 +302,10 @@ def _finish(found: list[Diagnostic], config: Configuration, documents: dict[str,
     """The filter: exclusions, rule selection (configuration, then `--select`/`--ignore`, then
     `per-file-ignores`), inline suppressions, severity overrides. Returns the findings, sorted, and
     the `fail-on` in effect for each file that has one."""
+    from flyconf.assemble import redact
     from flyconf.suppress import apply
+
+    found = redact(found, documents)  # nothing of a file not named as what it is read as is quoted
 
     def allows(path: str, code: str) -> bool:
         return config.policy(path).allows(code)

@@ -324,7 +324,10 @@ def render_toml(doc: Any, like: str = "") -> str:
 
 
 def is_generated(path: Path) -> bool:
-    try:
-        return GENERATED_MARKER in path.read_text(encoding="utf-8", errors="replace")[:400]
-    except OSError:
+    from flyconf.sources.base import ReadFailure, read_bytes
+
+    # Only the head is read, and only of a regular file: a link to /dev/zero or a FIFO is not ours.
+    head = read_bytes(path, head=400)
+    if isinstance(head, ReadFailure):
         return False
+    return GENERATED_MARKER in head.decode("utf-8", errors="replace")
