@@ -20,7 +20,17 @@ from flyconf.assemble import (
 from flyconf.config import Configuration, Overrides, Selection, Settings
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.discover import Skipped, discover, kind_of
-from flyconf.sources.base import Document, ReadFailure, decode, display, is_directory, lexists, real_path
+from flyconf.sources.base import (
+    MAX_BYTES,
+    Document,
+    ReadFailure,
+    decode,
+    display,
+    is_directory,
+    lexists,
+    real_path,
+    too_large,
+)
 from flyconf.sources.flytoml import FlyToml
 
 if TYPE_CHECKING:
@@ -121,7 +131,7 @@ def report_bytes(data: bytes, filename: str, config: Configuration, *, beside: b
     file on disk (a fly.toml's Dockerfile, scripts and app configuration; a Dockerfile's fly.toml), so the
     findings are those of linting the file on disk with this text in it.
     """
-    text = decode(data)
+    text = decode(data) if len(data) <= MAX_BYTES else too_large(len(data))
     kind = kind_of(filename, explicit=True) or FLYTOML
     if isinstance(text, ReadFailure):
         found, fail_on = _finish([failure_diagnostic(text, filename, kind)], config, {})

@@ -163,6 +163,11 @@ def _too_large(size: int) -> str:
     return f"file is too large to be a configuration file ({size} bytes or more; the limit is {MAX_BYTES})"
 
 
+def too_large(size: int) -> ReadFailure:
+    """The failure of text over the size limit (standard input, which is not read past it)."""
+    return ReadFailure("io-error", _too_large(size))
+
+
 def read_text(path: Path) -> str | ReadFailure:
     """:func:`read_bytes` then :func:`decode`."""
     data = read_bytes(path)
