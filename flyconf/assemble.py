@@ -64,7 +64,9 @@ class Workspace:
         if key not in self._cache:
             self._cache[key] = self._read(path, kind, shown or display(path))
             doc = self._cache[key].doc
-            if doc is not None:
+            known = self.documents.get(doc.display_path) if doc is not None else None
+            # A file read both ways (a start script a database reader also looks at) stays quotable.
+            if doc is not None and (known is None or doc.quotable or not known.quotable):
                 self.documents[doc.display_path] = doc
         return self._cache[key]
 
@@ -101,7 +103,8 @@ class Workspace:
         quote = quotable(kind, path.name)
         if isinstance(text, ReadFailure):
             return Loaded(None, [failure_diagnostic(text, shown, kind, quote=quote)])
-        return _parse(text, kind, shown, path, quote)
+        # A configuration file without a telling name may still be a script by its shebang (bin/rails).
+        return _parse(text, kind, shown, path, quote or (kind == CONFIG and text.startswith("#!")))
 
 
 def outside(root: Path) -> ReadFailure:
