@@ -9,12 +9,25 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from flyconf import registry, shsplit
 from flyconf.app import App
 from flyconf.diagnostics import Diagnostic
-from flyconf.sources.base import Document, ReadFailure, decode, display, lone_surrogate, read_bytes
+from flyconf.sources.base import (
+    Document,
+    ReadFailure,
+    display,
+    inside,
+    is_directory,
+    is_regular_file,
+    lexists,
+    lone_surrogate,
+    project_root,
+    read_bytes,
+    read_text,
+    real_path,
+)
 
 if TYPE_CHECKING:
     from flyconf.sources.flytoml import FlyToml
@@ -47,12 +60,18 @@ class Workspace:
         self.config: Any = None
         self.roots: tuple[Path, ...] = ()
 
-    def load(self, path: Path, kind: str, shown: str | None = None) -> Loaded:
-        key = (path.resolve(), kind)
+    def load(self, path: Path, kind: str, shown: str | None = None, *, within: Path | None = None) -> Loaded:
+        """The file at ``path`` read as ``kind``. With ``within`` (a real directory), a file whose real path
+        (links followed) is not inside it is not read: the finding says so."""
+        if within is not None and not inside(path, within):
+            return Loaded(None, [failure_diagnostic(outside(within), shown or display(path), kind)])
+        key = (real_path(path), kind)
         if key not in self._cache:
             self._cache[key] = self._read(path, kind, shown or display(path))
             doc = self._cache[key].doc
-            if doc is not None:
+            known = self.documents.get(doc.display_path) if doc is not None else None
+            # A file read both ways (a start script a database reader also looks at) stays quotable.
+            if doc is not None and (known is None or doc.quotable or not known.quotable):
                 self.documents[doc.display_path] = doc
         return self._cache[key]
 
@@ -65,33 +84,75 @@ class Workspace:
     def substitute(self, path: Path, kind: str, text: str, shown: str) -> Loaded:
         """Read ``text`` as the file at ``path`` (standard input standing in for it): whoever loads ``path``
         in this workspace afterwards gets this text, not the file on disk."""
-        key = (path.resolve(), kind)
+        key = (real_path(path), kind)
         self._cache[key] = _parse(text, kind, shown, path)
         doc = self._cache[key].doc
         if doc is not None:
             self.documents[doc.display_path] = doc
         return self._cache[key]
 
-    def document(self, path: Path) -> Document | None:
-        """An app configuration file (database.yml, settings.py...), read once; None when unreadable."""
-        if not path.is_file():
+    def document(self, path: Path, within: Path | None = None) -> Document | None:
+        """An app configuration file (database.yml, settings.py...), read once; None when unreadable
+        or, with ``within``, outside that directory."""
+        if not is_regular_file(path) or (within is not None and not inside(path, within)):
             return None
         return self.load(path, CONFIG).doc
 
+    def reader(self, within: Path | None) -> Callable[[Path], Document | None]:
+        """:meth:`document` bounded to the real directory ``within`` (an app's build context)."""
+        bound = real_path(within) if within is not None else None
+        return lambda path: self.document(path, bound)
+
     def _read(self, path: Path, kind: str, shown: str) -> Loaded:
-        data = read_bytes(path)
-        if isinstance(data, ReadFailure):
-            return Loaded(None, [failure_diagnostic(data, shown, kind)])
-        text = decode(data)
+        text = read_text(path)
+        quote = quotable(kind, path.name)
         if isinstance(text, ReadFailure):
-            return Loaded(None, [failure_diagnostic(text, shown, kind)])
-        return _parse(text, kind, shown, path)
+            return Loaded(None, [failure_diagnostic(text, shown, kind, quote=quote)])
+        # A configuration file without a telling name may still be a script by its shebang (bin/rails).
+        return _parse(text, kind, shown, path, quote or (kind == CONFIG and text.startswith("#!")))
 
 
-def _parse(text: str, kind: str, shown: str, fs_path: Path | None) -> Loaded:
+def outside(root: Path) -> ReadFailure:
+    """The failure of a file that is not read because its real path leaves ``root``."""
+    return ReadFailure("io-error", f"not read: the file (or the symbolic link it is) leads outside {root}, "
+                                   "and flyconf reads no file outside the project")
+
+
+# Extensions of the app configuration and source files database readers look at (by name): their lines
+# may be shown. Anything else read as configuration (a path taken from a value) is not quoted.
+_CONFIG_SUFFIXES = frozenset("""
+    .yml .yaml .json .toml .py .rb .js .mjs .cjs .ts .mts .cts .ex .exs .php .prisma .rs .go .ini .cfg .conf
+    .env .lock .mod .xml .properties .rake .sql
+""".split())
+_CONFIG_NAMES = frozenset({"Rakefile", "rakefile", "Gemfile", "artisan", "Procfile", ".dockerignore", ".env"})
+
+
+def quotable(kind: str, name: str) -> bool:
+    """Whether a file read as ``kind`` under this name is what its name says, so its lines may be shown.
+
+    A fly.toml is named by the user, a script is read only when it looks like one (.sh or a shell
+    shebang); a Dockerfile, Compose file or configuration file named by a value in another file
+    (`[build] dockerfile = "../.netrc"`) may hold anything, so only a name of its kind is quoted.
+    """
+    from flyconf.discover import is_dockerfile_name
+
+    if kind in (FLYTOML, SCRIPT):
+        return True
+    if kind == DOCKERFILE:
+        return is_dockerfile_name(name)
+    if kind == COMPOSE:
+        from flyconf.compose.names import is_compose_name
+
+        return is_compose_name(name, explicit=True) or name.endswith((".yml", ".yaml"))
+    suffix = posixpath.splitext(name)[1]
+    return (suffix in _CONFIG_SUFFIXES or name in _CONFIG_NAMES or name.startswith(".env")
+            or name.endswith(".dockerignore"))
+
+
+def _parse(text: str, kind: str, shown: str, fs_path: Path | None, quote: bool = True) -> Loaded:
     bad = lone_surrogate(text)  # every reader below may encode the text, and the encoder refuses these
     if bad is not None:
-        return Loaded(None, [failure_diagnostic(bad, shown, kind, text)])
+        return Loaded(None, [failure_diagnostic(bad, shown, kind, text if quote else "", quote=quote)])
     if kind == FLYTOML:
         from flyconf.sources.flytoml import parse_flytoml
 
@@ -111,11 +172,50 @@ def _parse(text: str, kind: str, shown: str, fs_path: Path | None) -> Loaded:
 
         parsed = parse_script(text, shown, fs_path)
     if isinstance(parsed, ReadFailure):
-        return Loaded(None, [failure_diagnostic(parsed, shown, kind, text)])
+        return Loaded(None, [failure_diagnostic(parsed, shown, kind, text if quote else "", quote=quote)])
+    parsed.quotable = quote
     return Loaded(parsed)
 
 
-def failure_diagnostic(failure: ReadFailure, shown: str, kind: str, text: str = "") -> Diagnostic:
+def redact(found: list[Diagnostic], documents: dict[str, Document]) -> list[Diagnostic]:
+    """The findings, with those in a file whose text may not be shown (:attr:`Document.quotable`) saying
+    what rule they break and where, but nothing of the file: a rule's message may quote a line."""
+    hidden = {path: doc for path, doc in documents.items() if not doc.quotable}
+    if not hidden:
+        return found
+    from dataclasses import replace
+
+    from flyconf.sources.compose import ComposeFile
+    from flyconf.sources.dockerfile import Dockerfile
+
+    out = []
+    for d in found:
+        doc = hidden.get(d.path)
+        if doc is not None:
+            rule = registry.get(d.code)
+            what = ("a Dockerfile" if isinstance(doc, Dockerfile) else "a Compose file" if isinstance(doc, ComposeFile)
+                    else "a configuration file")
+            d = replace(d, message=f"{rule.summary if rule else d.rule} (details not shown: "
+                                   f"`{posixpath.basename(d.path)}` is not the name of {what}, and its text may be "
+                                   "private)", hint=None)
+        out.append(d)
+    return out
+
+
+_KIND_NAMES = {FLYTOML: "a fly.toml", DOCKERFILE: "a Dockerfile", COMPOSE: "a Compose file", SCRIPT: "a shell script",
+               CONFIG: "configuration"}
+
+
+def failure_diagnostic(failure: ReadFailure, shown: str, kind: str, text: str = "", *,
+                       quote: bool = True) -> Diagnostic:
+    """The finding of a file that cannot be read or parsed. Unless ``quote``, the message says where
+    the fault is but nothing of the file's text (a parser's message may quote it)."""
+    if not quote and failure.rule != "io-error":
+        what = _KIND_NAMES.get(kind, "a " + kind)
+        failure = ReadFailure(failure.rule, f"does not read as {what} (at line {failure.line}, column "
+                                            f"{failure.column}); its text is not shown, since "
+                                            f"`{posixpath.basename(shown)}` is not the name of {what}",
+                              failure.line, failure.column)
     if failure.rule == "io-error":
         name = "io-error"
     else:
@@ -174,7 +274,7 @@ def build_source(flytoml_data: dict[str, Any], directory: Path) -> BuildSource:
     if given("builtin"):
         return BuildSource(None)
     default = directory / "Dockerfile"
-    if not default.is_file() and (directory / "dockerfile").is_file():
+    if not is_regular_file(default) and is_regular_file(directory / "dockerfile"):
         default = directory / "dockerfile"
     return BuildSource(default)
 
@@ -263,27 +363,26 @@ def resolve_in_context(df: Any, image: Any, image_path: str, context: Path, dept
                         return found
                 continue
             src_path = context / src
-            if src in (".", "./") or src.endswith("/") or src_path.is_dir():
+            if src in (".", "./") or src.endswith("/") or is_directory(src_path):
                 if target == dest_abs or target.startswith(dest_abs.rstrip("/") + "/"):
                     candidate = src_path / posixpath.relpath(target, dest_abs)
-                    if candidate.is_file():
+                    if is_regular_file(candidate):
                         return candidate
                 continue
             if dir_like and target == posixpath.join(dest_abs, posixpath.basename(src)):
-                return src_path if src_path.is_file() else None
+                return src_path if is_regular_file(src_path) else None
             if not dir_like and target == dest_abs:
-                return src_path if src_path.is_file() else None
+                return src_path if is_regular_file(src_path) else None
     return None
 
 
 def looks_like_shell(path: Path) -> bool:
     if path.suffix in (".sh", ".bash"):
         return True
-    try:
-        with open(path, "rb") as fh:
-            first = fh.readline(200)
-    except OSError:
+    head = read_bytes(path, head=200)
+    if isinstance(head, ReadFailure):
         return False
+    first = head.split(b"\n", 1)[0]
     return first.startswith(b"#!") and any(s in first for s in (b"sh", b"bash", b"dash", b"ash"))
 
 
@@ -303,6 +402,9 @@ def attach_scripts(app: App, ws: Workspace, findings: list[Diagnostic]) -> None:
             argvs.append(ins.argv())
     argvs.extend(app.process_argv.values())
     seen: set[Path] = set()
+    # COPY copies a symbolic link as a link: a script that leads out of the build context is not the
+    # image's file, and is not read.
+    context = real_path(app.directory)
     for argv in argvs:
         for candidate in script_candidates(argv):
             found = resolve_in_context(app.dockerfile, app.image, candidate, app.directory)
@@ -312,9 +414,13 @@ def attach_scripts(app: App, ws: Workspace, findings: list[Diagnostic]) -> None:
                 names = app.script_paths.setdefault(str(found), ())
                 if candidate not in names:
                     app.script_paths[str(found)] = names + (candidate,)
-            if found is None or found.resolve() in seen or not looks_like_shell(found):
+            if found is not None and not inside(found, context):
+                if candidate not in app.unread_scripts:
+                    app.unread_scripts.append(candidate)
                 continue
-            seen.add(found.resolve())
+            if found is None or real_path(found) in seen or not looks_like_shell(found):
+                continue
+            seen.add(real_path(found))
             loaded = ws.load(found, SCRIPT)
             findings.extend(loaded.findings)
             if loaded.doc is not None:
@@ -338,6 +444,7 @@ def app_for(flytoml: FlyToml, path: Path, ws: Workspace) -> tuple[App, list[Diag
 
 def _assemble(flytoml: FlyToml, path: Path, ws: Workspace) -> tuple[App, list[Diagnostic]]:
     from flyconf.rules.dockerfile import DOCKERFILE_MISSING
+    from flyconf.rules.files import IO_ERROR
 
     findings: list[Diagnostic] = []
     directory = path.parent
@@ -346,8 +453,17 @@ def _assemble(flytoml: FlyToml, path: Path, ws: Workspace) -> tuple[App, list[Di
     dockerfile = None
     # (A malformed URL needs no files: rules/dockerfile.py `check_dockerfile_url` reports it.)
     if source.path is not None:
-        if source.path.is_file():
-            loaded = ws.load(source.path, DOCKERFILE)
+        root = project_root(directory)
+        if source.named and not inside(source.path, root):
+            # Never read: a Dockerfile named out of the project (`../../.netrc`, a link to /etc/shadow).
+            findings.append(IO_ERROR.diagnostic(
+                flytoml, flytoml.value_span(("build", "dockerfile")),
+                f"`[build] dockerfile` names {data['build']['dockerfile']}, which leads outside {root}: "
+                "flyconf reads no file outside the project, so the Dockerfile is not checked",
+                hint="keep the Dockerfile inside the project (the git repository of fly.toml, else its directory)",
+            ))
+        elif lexists(source.path) and not is_directory(source.path):  # a FIFO or a loop of links: a finding
+            loaded = ws.load(source.path, DOCKERFILE, within=root)
             findings.extend(loaded.findings)
             dockerfile = loaded.doc
         elif source.named:
@@ -363,7 +479,7 @@ def _assemble(flytoml: FlyToml, path: Path, ws: Workspace) -> tuple[App, list[Di
             ))
     app = App(flytoml, directory=directory, dockerfile=dockerfile)
     app.remote_dockerfile = source.remote  # fetched by flyctl at deploy: the image checks are skipped
-    app.read_document = ws.document
+    app.read_document = ws.reader(directory)
     attach_scripts(app, ws, findings)
     return app, findings
 
@@ -373,14 +489,14 @@ def sibling_app(path: Path, dockerfile: Document, ws: Workspace) -> App:
     from flyconf.sources.flytoml import FlyToml
 
     flytoml_path = path.parent / "fly.toml"
-    if flytoml_path.is_file():
+    if is_regular_file(flytoml_path):
         loaded = ws.load(flytoml_path, FLYTOML)
         if isinstance(loaded.doc, FlyToml):
             built, _named = dockerfile_of(loaded.doc.data, path.parent)
-            if built is not None and built.resolve() == path.resolve():
+            if built is not None and real_path(built) == real_path(path):
                 return app_for(loaded.doc, flytoml_path, ws)[0]  # the Dockerfile comes from ws's cache
     app = App(None, directory=path.parent, dockerfile=dockerfile)
-    app.read_document = ws.document
+    app.read_document = ws.reader(path.parent)
     attach_scripts(app, ws, [])
     return app
 
@@ -394,7 +510,7 @@ def load_app(path: str | Path, ws: Workspace | None = None) -> tuple[App | None,
 
     ws = ws or Workspace()
     path = Path(path)
-    if path.is_dir():
+    if is_directory(path):
         path = path / "fly.toml"
     loaded = ws.load(path, FLYTOML)
     if not isinstance(loaded.doc, FlyToml):

@@ -267,7 +267,9 @@ def _lint_configured(args: "argparse.Namespace") -> int:
             print("flyconf: error: '-' (standard input) cannot be combined with other paths", file=sys.stderr)
             return EXIT_ERROR
         name = args.stdin_filename or "fly.toml"
-        data = sys.stdin.buffer.read()
+        from flyconf.sources.base import MAX_BYTES
+
+        data = sys.stdin.buffer.read(MAX_BYTES + 1)  # /dev/zero as input must not fill memory
         report: Report = report_bytes(data, name, config, beside=args.stdin_filename is not None)
         sources.update(report.sources)
         sources.setdefault(report.files[0], data.decode("utf-8", errors="replace"))

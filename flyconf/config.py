@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from flyconf import registry
 from flyconf.diagnostics import Severity
+from flyconf.sources.base import is_directory, lexists, real_path
 
 # In one directory the first of these that holds flyconf settings wins.
 CONFIG_NAMES = (".flyconf.toml", "flyconf.toml", "pyproject.toml")
@@ -233,9 +234,9 @@ def _absolute(path: Path, cache: dict[str, Path] | None = None) -> Path:
     full = Path(os.path.abspath(path))
     parent = str(full.parent)
     if cache is None:
-        return full.parent.resolve() / full.name
+        return real_path(full.parent) / full.name
     if parent not in cache:
-        cache[parent] = full.parent.resolve()
+        cache[parent] = real_path(full.parent)
     return cache[parent] / full.name
 
 
@@ -441,7 +442,7 @@ class Configuration:
         self._loaded: dict[Path, Settings] = {}
         self._policies: dict[str, Policy] = {}
         self._compiled: dict[tuple[int, bool, bool], tuple[_Pattern, ...]] = {}
-        self._cli_exclude = _compile(overrides.exclude, Path.cwd().resolve())
+        self._cli_exclude = _compile(overrides.exclude, real_path(Path.cwd()))
         self._dirs: dict[str, Path] = {}
 
     def settings_for(self, path: str | os.PathLike[str]) -> Settings:
@@ -464,7 +465,7 @@ class Configuration:
                 candidate = folder / name
                 if candidate in self._loaded:
                     return self._loaded[candidate]
-                if candidate.is_file():
+                if lexists(candidate) and not is_directory(candidate):  # a FIFO or a loop: ConfigError
                     loaded = load_file(candidate)
                     if loaded is not None:
                         self._loaded[candidate] = loaded
@@ -492,7 +493,7 @@ class Configuration:
     def _patterns(self, settings: Settings, *, per_file: bool = False, walk: bool = False) -> tuple[_Pattern, ...]:
         key = (id(settings), per_file, walk)
         if key not in self._compiled:
-            root = (settings.root or Path.cwd()).resolve()
+            root = real_path(settings.root or Path.cwd())
             if per_file:
                 texts: Sequence[str] = [glob for glob, _ in settings.per_file_ignores]
             else:
@@ -523,7 +524,7 @@ _DEFAULT = Settings()
 def describe(config: Configuration, path: str | os.PathLike[str]) -> str:
     """The settings in effect for ``path`` and where each came from, as TOML with comments."""
     # For a directory: the settings of the files directly in it.
-    lookup = Path(path) / "fly.toml" if Path(path).is_dir() else Path(path)
+    lookup = Path(path) / "fly.toml" if is_directory(Path(path)) else Path(path)
     settings = config.settings_for(lookup)
     cli = config.overrides
     source = "none (defaults)"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from flyconf.sources.base import split_lines
+from flyconf.sources.base import ReadFailure, exists, is_directory, read_bytes, real_path, split_lines
 
 # Directories that hold dependencies, build output or tool state, never an app's own config.
 SKIP_DIRS = frozenset({
@@ -102,21 +102,21 @@ def discover(paths: Iterable[str | os.PathLike[str]], notes: list[Skipped] | Non
     sink = notes if notes is not None else []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if is_directory(path):
             for found in _walk(path, sink, exclude):
-                key = found.resolve()
+                key = real_path(found)
                 if key not in seen:
                     seen.add(key)
                     yield Target(found, kind_of(found.name, explicit=False))
         else:
-            key = path.resolve() if path.exists() else path
+            key = real_path(path) if exists(path) else path
             if key not in seen:
                 seen.add(key)
                 yield Target(path, kind_of(path.name, explicit=True))
 
 
 def _walk(root: Path, notes: list[Skipped], exclude: Callable[[Path, bool], bool] | None = None) -> Iterator[Path]:
-    top = root.resolve()
+    top = real_path(root)
     repo = _repository(top)
     # The ignore rules in force in each directory walked; None outside a git repository (ruff, like
     # git itself, reads .gitignore files only inside one).
@@ -132,15 +132,15 @@ def _walk(root: Path, notes: list[Skipped], exclude: Callable[[Path, bool], bool
             active = _outer_rules(repo, top) if repo is not None else None
         else:
             active = in_force.get(os.path.dirname(dirpath))
-        if (here / ".git").exists():
-            active = _info_exclude(here.resolve())  # a repository of its own: its ignore files start here
+        if exists(here / ".git"):
+            active = _info_exclude(real_path(here))  # a repository of its own: its ignore files start here
         if active is not None and ".gitignore" in filenames:
             active = active + read_gitignore(here / ".gitignore")
         in_force[dirpath] = active
         kept_dirs = []
         for d in sorted(dirnames):
             full = here / d
-            if (exclude(full, True) if exclude is not None else d in SKIP_DIRS) or (full / "pyvenv.cfg").exists():
+            if (exclude(full, True) if exclude is not None else d in SKIP_DIRS) or exists(full / "pyvenv.cfg"):
                 continue  # a directory with pyvenv.cfg is a Python virtual environment, whatever its name
             if full.is_symlink():
                 reason = _link_problem(full, top)
@@ -173,7 +173,7 @@ def _link_problem(link: Path, top: Path) -> str | None:
         target = link.resolve(strict=True)
     except (OSError, RuntimeError):  # a loop of links, or a missing target
         return "a symbolic link that loops or points nowhere: not followed"
-    parent = link.parent.resolve()
+    parent = real_path(link.parent)
     if target == parent or target in parent.parents or target == top.parent or target in top.parents:
         return f"a symbolic link to {target}, which contains it (a loop): not followed"
     if target != top and top not in target.parents:
@@ -196,7 +196,7 @@ class IgnoreRule:
 def _repository(start: Path) -> Path | None:
     """The root of the git repository that holds ``start`` (a directory with `.git`), if any."""
     for directory in (start, *start.parents):
-        if (directory / ".git").exists():
+        if exists(directory / ".git"):
             return directory
     return None
 
@@ -219,11 +219,11 @@ def _outer_rules(repo: Path, top: Path) -> list[IgnoreRule]:
 def read_gitignore(path: Path, base: Path | None = None) -> list[IgnoreRule]:
     """The rules of one ignore file (empty when it is missing or unreadable); they apply below ``base``,
     by default the file's own directory."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    data = read_bytes(path)  # a FIFO or a device named .gitignore must not hang or fill the walk
+    if isinstance(data, ReadFailure):
         return []
-    where = (base if base is not None else path.parent).resolve()
+    text = data.decode("utf-8", errors="replace")
+    where = real_path(base if base is not None else path.parent)
     # Git reads an ignore file line by line at "\n" (a "\f" or U+2028 is part of a pattern).
     return [rule for line in split_lines(text) if (rule := parse_pattern(line, where)) is not None]
 
@@ -310,7 +310,7 @@ def _translate(pattern: str) -> str:
 def _ignored(path: Path, is_dir: bool, rules: list[IgnoreRule]) -> bool:
     """Whether the last rule that matches ``path`` ignores it (rules come in the order git reads them)."""
     ignored = False
-    real = path.parent.resolve() / path.name
+    real = real_path(path.parent) / path.name
     for rule in rules:
         if rule.dir_only and not is_dir:
             continue

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from flyconf.sources.base import exists, real_path
+
 if TYPE_CHECKING:
     from flyconf.app import App
     from flyconf.databases.model import Found, Location
@@ -38,7 +40,7 @@ def inspect_paths(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[st
     dockerfiles = []
     compose_files = []
     for target in discover(paths):
-        if not target.path.exists():
+        if not exists(target.path):
             problems.append({"path": display(target.path), "problem": "file or directory not found"})
             continue
         if target.kind == "compose":
@@ -58,13 +60,13 @@ def inspect_paths(paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[st
                 continue
             app, _findings = app_for(loaded.doc, target.path, ws)
             if app.dockerfile is not None and app.dockerfile.fs_path is not None:
-                built.add(str(app.dockerfile.fs_path.resolve()))
+                built.add(str(real_path(app.dockerfile.fs_path)))
             apps.append(describe(app))
         except Exception as exc:  # noqa: BLE001 - one file's failure must not cost the others
             problems.append(_internal_problem(display(target.path), exc))
     for path in dockerfiles:
         try:
-            if str(path.resolve()) in built:
+            if str(real_path(path)) in built:
                 continue
             from flyconf.assemble import DOCKERFILE as KIND
 

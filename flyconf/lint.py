@@ -22,7 +22,17 @@ from flyconf.config import Configuration, Overrides, Selection, Settings
 from flyconf.diagnostics import Diagnostic, Severity
 from flyconf.discover import Skipped, discover, kind_of
 from flyconf.internal import collect, internal_error, should_raise
-from flyconf.sources.base import Document, ReadFailure, decode, display
+from flyconf.sources.base import (
+    MAX_BYTES,
+    Document,
+    ReadFailure,
+    decode,
+    display,
+    is_directory,
+    lexists,
+    real_path,
+    too_large,
+)
 from flyconf.sources.flytoml import FlyToml
 
 if TYPE_CHECKING:
@@ -123,13 +133,13 @@ def report_bytes(data: bytes, filename: str, config: Configuration, *, beside: b
     file on disk (a fly.toml's Dockerfile, scripts and app configuration; a Dockerfile's fly.toml), so the
     findings are those of linting the file on disk with this text in it.
     """
-    text = decode(data)
+    text = decode(data) if len(data) <= MAX_BYTES else too_large(len(data))
     kind = kind_of(filename, explicit=True) or FLYTOML
     if isinstance(text, ReadFailure):
         found, fail_on = _finish([failure_diagnostic(text, filename, kind)], config, {})
         return Report(found, [filename], fail_on=fail_on)
     path = Path(filename)
-    if beside and kind in (FLYTOML, DOCKERFILE) and path.parent.is_dir() and not path.is_dir():
+    if beside and kind in (FLYTOML, DOCKERFILE) and is_directory(path.parent) and not is_directory(path):
         return _from_text_beside(text, path, kind, config)
     return _from_text(text, filename, config)
 
@@ -142,7 +152,7 @@ def _from_text_beside(text: str, path: Path, kind: str, config: Configuration) -
     context: set[str] = set()
     collect(shown, found, partial(_beside_findings, text, path, kind, shown, ws, context))
     diagnostics, fail_on = _finish(found, config, ws.documents, context)
-    sources = {p: doc.text for p, doc in ws.documents.items()}
+    sources = {p: doc.text for p, doc in ws.documents.items() if doc.quotable}
     return Report(diagnostics, files=[shown], sources=sources, fail_on=fail_on)
 
 
@@ -212,7 +222,7 @@ def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], select
 
     for target in targets:
         shown = display(target.path)
-        if not target.path.exists() and not target.path.is_symlink():
+        if not lexists(target.path):
             found.append(failure_diagnostic(ReadFailure("io-error", "file or directory not found"), shown, FLYTOML))
             report.files.append(shown)
             continue
@@ -236,7 +246,7 @@ def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], select
         found.extend(_compose_findings(compose_files, ws))
 
     report.diagnostics, report.fail_on = _finish(found, conf, ws.documents, context)
-    report.sources = {path: doc.text for path, doc in ws.documents.items()}
+    report.sources = {path: doc.text for path, doc in ws.documents.items() if doc.quotable}
     return report
 
 
@@ -249,16 +259,16 @@ def _flytoml_file_findings(path: Path, shown: str, ws: Workspace, consumed: set[
     app, more = app_for(loaded.doc, path, ws)
     yield from more
     if app.dockerfile is not None and app.dockerfile.fs_path is not None:
-        consumed.add(app.dockerfile.fs_path.resolve())
+        consumed.add(real_path(app.dockerfile.fs_path))
     yield from _check_app(app, ws)
 
 
 def _explicit_dockerfile_findings(path: Path, ws: Workspace, consumed: set[Path],
                                   context: set[str]) -> Iterator[Diagnostic]:
     """A Dockerfile named or found on its own, unless a fly.toml of the run already deployed it."""
-    if path.resolve() in consumed:
+    if real_path(path) in consumed:
         return
-    consumed.add(path.resolve())
+    consumed.add(real_path(path))
     loaded = ws.load(path, DOCKERFILE)
     yield from loaded.findings
     if loaded.doc is not None:
@@ -357,7 +367,10 @@ def _finish(found: list[Diagnostic], config: Configuration, documents: dict[str,
     """The filter: exclusions, rule selection (configuration, then `--select`/`--ignore`, then
     `per-file-ignores`), inline suppressions, severity overrides. Returns the findings, sorted, and
     the `fail-on` in effect for each file that has one."""
+    from flyconf.assemble import redact
     from flyconf.suppress import apply
+
+    found = redact(found, documents)  # nothing of a file not named as what it is read as is quoted
 
     def allows(path: str, code: str) -> bool:
         return config.policy(path).allows(code)

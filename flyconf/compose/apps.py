@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from flyconf.app import App
 from flyconf.compose.project import ANONYMOUS, BIND, IMAGE_VOLUME, TMPFS, UNKNOWN, VOLUME, Mount, Project, Service
 from flyconf.databases.model import Location
+from flyconf.sources.base import is_directory, is_regular_file, project_root
 
 if TYPE_CHECKING:
     from flyconf.assemble import Workspace
@@ -65,10 +66,12 @@ def service_apps(project: Project, ws: "Workspace") -> list[ServiceApp]:
         directory = None
         dockerfile = None
         build = service.build
-        if build is not None and build.context is not None and build.context.is_dir():
+        if build is not None and build.context is not None and is_directory(build.context):
             directory = build.context
-            if build.dockerfile is not None and build.dockerfile.is_file():
-                loaded = ws.load(build.dockerfile, DOCKERFILE)
+            if build.dockerfile is not None and is_regular_file(build.dockerfile):
+                first = project.files[0].fs_path if project.files else None
+                root = project_root(first.parent) if first is not None else None
+                loaded = ws.load(build.dockerfile, DOCKERFILE, within=root)
                 findings.extend(loaded.findings)
                 dockerfile = loaded.doc
             elif build.dockerfile is not None:
@@ -76,7 +79,7 @@ def service_apps(project: Project, ws: "Workspace") -> list[ServiceApp]:
         elif build is not None and build.context is not None:
             service.notes.append(f"the build context {build.context_raw} is not there")
         app = App(None, directory=directory, dockerfile=dockerfile, compose_service=service)
-        app.read_document = ws.document
+        app.read_document = ws.reader(directory)
         attach_scripts(app, ws, findings)
         out.append(ServiceApp(service, app, findings))
     return out

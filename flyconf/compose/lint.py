@@ -17,6 +17,7 @@ from flyconf.compose.apps import ComposeUnit, service_apps
 from flyconf.compose.names import BASE_NAMES
 from flyconf.compose.project import Project, group_projects, load_project
 from flyconf.diagnostics import Diagnostic
+from flyconf.sources.base import is_regular_file, project_root, real_path
 from flyconf.sources.compose import ComposeFile
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ def load_units(paths: Sequence[Path], ws: "Workspace") -> tuple[list[ComposeUnit
     for group in projects:
         docs: list[ComposeFile] = []
         for path in group:
-            loaded = ws.load(path, COMPOSE)
+            # A file found beside the one named (the base, the override) must not lead out of the project.
+            loaded = ws.load(path, COMPOSE, within=None if path in paths else project_root(path.parent))
             findings.extend(loaded.findings)
             if isinstance(loaded.doc, ComposeFile):
                 docs.append(loaded.doc)
@@ -50,7 +52,7 @@ def load_units(paths: Sequence[Path], ws: "Workspace") -> tuple[list[ComposeUnit
         project = _load(docs, ws)
         base = _overlay_base(project, group[0], ws)
         if base is not None:
-            key = tuple(p.resolve() for p in (base.fs_path, group[0]) if p is not None)
+            key = tuple(real_path(p) for p in (base.fs_path, group[0]) if p is not None)
             if key in seen:
                 continue
             seen.add(key)
@@ -69,11 +71,15 @@ def unit_of(project: Project, ws: "Workspace", findings: list[Diagnostic]) -> Co
 def _load(docs: list[ComposeFile], ws: "Workspace") -> Project:
     from flyconf.assemble import COMPOSE
 
+    # `include`, `extends` and `env_file` name files by value: they are read inside the project only.
+    first = docs[0].fs_path if docs else None
+    root = project_root(first.parent) if first is not None else None
+
     def read(path: Path) -> ComposeFile | None:
-        doc = ws.load(path, COMPOSE).doc
+        doc = ws.load(path, COMPOSE, within=root).doc
         return doc if isinstance(doc, ComposeFile) else None
 
-    return load_project(docs, read, ws.document)
+    return load_project(docs, read, ws.reader(root))
 
 
 def _overlay_base(project: Project, path: Path, ws: "Workspace") -> ComposeFile | None:
@@ -82,10 +88,10 @@ def _overlay_base(project: Project, path: Path, ws: "Workspace") -> ComposeFile 
 
     if len(project.files) != 1 or project.label is None or path.name in BASE_NAMES:
         return None
-    winner = next((path.parent / n for n in BASE_NAMES if (path.parent / n).is_file()), None)
+    winner = next((path.parent / n for n in BASE_NAMES if is_regular_file(path.parent / n)), None)
     if winner is None:
         return None
-    base = ws.load(winner, COMPOSE).doc
+    base = ws.load(winner, COMPOSE, within=project_root(path.parent)).doc
     if not isinstance(base, ComposeFile):
         return None
     defined: set[str] = set()

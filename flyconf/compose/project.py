@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 from flyconf.compose.interpolate import EnvLine, interpolate, parse_env_file
 from flyconf.compose.names import BASE_NAMES, OVERRIDE_NAMES, PRODUCTION_LABELS, is_fragment, label_of
 from flyconf.databases.model import Location
-from flyconf.sources.base import Document
+from flyconf.sources.base import Document, is_regular_file, real_path
 from flyconf.sources.compose import ComposeFile, YNode
 
 # Named volume, bind mount, anonymous volume, tmpfs, the image's own VOLUME (anonymous), or unknown.
@@ -260,8 +260,8 @@ def group_projects(paths: Iterable[Path]) -> tuple[list[list[Path]], list[Path]]
     for path in paths:
         directory = path.parent
         base_name = path.name
-        winner = next((directory / n for n in BASE_NAMES if (directory / n).is_file()), None)
-        override = next((directory / n for n in OVERRIDE_NAMES if (directory / n).is_file()), None)
+        winner = next((directory / n for n in BASE_NAMES if is_regular_file(directory / n)), None)
+        override = next((directory / n for n in OVERRIDE_NAMES if is_regular_file(directory / n)), None)
         if base_name in OVERRIDE_NAMES or (winner is not None and _same(path, winner)):
             if winner is None:
                 fragments.append(path)
@@ -272,7 +272,7 @@ def group_projects(paths: Iterable[Path]) -> tuple[list[list[Path]], list[Path]]
             continue
         else:
             group = [path]
-        key = tuple(p.resolve() for p in group)
+        key = tuple(real_path(p) for p in group)
         if key not in seen:
             seen.add(key)
             projects.append(group)
@@ -281,7 +281,7 @@ def group_projects(paths: Iterable[Path]) -> tuple[list[list[Path]], list[Path]]
 
 def _same(a: Path, b: Path) -> bool:
     try:
-        return a.resolve() == b.resolve()
+        return real_path(a) == real_path(b)
     except OSError:
         return a == b
 
@@ -391,10 +391,10 @@ class _Loader:
                     self.project.complete = False
                     continue
                 target = (doc.fs_path.parent / value)
-                if target.resolve() in self.included:
+                if real_path(target) in self.included:
                     continue
-                self.included.add(target.resolve())
-                included = self.read(target) if target.is_file() else None
+                self.included.add(real_path(target))
+                included = self.read(target) if is_regular_file(target) else None
                 if included is None:
                     self.project.complete = False
                     self.project.notes.append(f"`include` {value} could not be read: its services and volumes are "
@@ -421,7 +421,7 @@ class _Loader:
         base_doc: ComposeFile | None = doc
         if base_file is not None:
             path = (doc.fs_path.parent / base_file) if doc.fs_path is not None else None
-            base_doc = self.read(path) if path is not None and path.is_file() else None
+            base_doc = self.read(path) if path is not None and is_regular_file(path) else None
             if base_doc is None:
                 self.project.complete = False
                 self.project.notes.append(f"service `{name}` extends `{base_name}` from {base_file}, which could not "
@@ -596,7 +596,7 @@ class _Loader:
                 s.env_complete = False
                 continue
             path = Path(rel) if os.path.isabs(rel) else base / rel
-            doc = self.read_doc(path) if path.is_file() else None
+            doc = self.read_doc(path) if is_regular_file(path) else None
             if doc is None:
                 if required:
                     s.env_complete = False

@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from flyconf.databases.model import EnvVar, Location, StartCommand, normpath
-from flyconf.sources.base import Document, ReadFailure, decode, display, read_bytes
+from flyconf.sources.base import (
+    Document,
+    ReadFailure,
+    display,
+    inside,
+    is_directory,
+    is_regular_file,
+    read_text,
+    real_path,
+)
 
 if TYPE_CHECKING:
     from flyconf.app import App
@@ -26,10 +35,7 @@ _ORIGINS = {"fly.toml": "fly.toml [env]", "Dockerfile": "Dockerfile ENV"}  # els
 
 def read_plain(path: Path) -> Document | None:
     """A file as a plain Document (no workspace): None when absent, unreadable or not text."""
-    data = read_bytes(path)
-    if isinstance(data, ReadFailure):
-        return None
-    text = decode(data)
+    text = read_text(path)
     if isinstance(text, ReadFailure):
         return None
     return Document(display_path=display(path), text=text, fs_path=path)
@@ -86,12 +92,16 @@ class AppContext:
         key = posixpath.normpath(rel.lstrip("/"))
         if key not in self._docs:
             path = self._path(key)
-            self._docs[key] = self._read(path) if path is not None and path.is_file() else None
+            self._docs[key] = self._read(path) if path is not None and self._readable(path) else None
         return self._docs[key]
+
+    def _readable(self, path: Path) -> bool:
+        """A regular file whose real path is in the build context (a link out of it is not the image's file)."""
+        return self.root is not None and is_regular_file(path) and inside(path, real_path(self.root))
 
     def exists(self, rel: str) -> bool:
         path = self._path(rel)
-        return path is not None and path.is_file()
+        return path is not None and self._readable(path)
 
     def glob(self, pattern: str) -> list[str]:
         if self.root is None:
@@ -130,7 +140,7 @@ class AppContext:
         if df is not None and df.fs_path is not None and self.root is not None:
             specific = df.fs_path.with_name(df.fs_path.name + ".dockerignore")
             try:
-                rel = specific.resolve().relative_to(self.root.resolve()).as_posix()
+                rel = real_path(specific).relative_to(real_path(self.root)).as_posix()
             except ValueError:
                 rel = None
             if rel is not None and self.read(rel) is not None:
@@ -166,7 +176,7 @@ class AppContext:
         if found is None:
             return None
         try:
-            return found.resolve().relative_to(self.root.resolve()).as_posix()
+            return real_path(found).relative_to(real_path(self.root)).as_posix()
         except ValueError:
             return None
 
@@ -239,7 +249,7 @@ def image_path_of(df: Any, image: Any, rel: str, context: Path | None, depth: in
                     return found
                 continue
             src_rel = posixpath.normpath(src.lstrip("/")) if src not in ("", "/") else "."
-            is_dir = src_rel == "." or src.endswith("/") or (context is not None and (context / src_rel).is_dir())
+            is_dir = src_rel == "." or src.endswith("/") or (context is not None and is_directory(context / src_rel))
             if any(ch in src_rel for ch in "*?["):
                 if fnmatch.fnmatchcase(rel, src_rel) or fnmatch.fnmatchcase(rel.split("/", 1)[0], src_rel):
                     head = rel if fnmatch.fnmatchcase(rel, src_rel) else rel.split("/", 1)[0]

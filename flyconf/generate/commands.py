@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flyconf.assemble import DOCKERFILE, FLYTOML, Workspace
 from flyconf.generate.plan import PlanError, entrypoint_options, is_generated
-from flyconf.sources.base import display
+from flyconf.sources.base import display, is_directory, lexists
 from flyconf.sources.flytoml import FlyToml
 
 EXIT_OK, EXIT_PENDING, EXIT_USAGE = 0, 1, 2
@@ -49,11 +49,11 @@ def _load_app(config: str | None):  # type: ignore[no-untyped-def]
 
     ws = Workspace()
     path = Path(config) if config else Path("fly.toml")
-    if path.is_dir():
+    if is_directory(path):
         path = path / "fly.toml"
-    if not path.is_file():
+    if not lexists(path):  # anything else there (a FIFO, a loop of links) is read, and fails with a message
         if config:
-            raise PlanError(f"{config}: no such file or directory" if not Path(config).exists()
+            raise PlanError(f"{config}: no such file or directory" if not lexists(Path(config))
                             else f"{config}: no fly.toml there")
         return App(None, directory=Path.cwd()), ws
     loaded = ws.load(path, FLYTOML)
@@ -118,7 +118,7 @@ def _entrypoint(args: argparse.Namespace) -> int:
     problem = write_problem(out, root)
     if problem is not None:
         return _error(f"{problem}; not written")
-    if (out.exists() or out.is_symlink()) and not args.force and not is_generated(out):
+    if lexists(out) and not args.force and not is_generated(out):
         return _error(f"{display(out)} exists and was not written by flyconf; use --force to replace it")
     try:
         write_atomic(out, script, mode=0o755, root=root)
@@ -142,8 +142,8 @@ def _dockerfile(args: argparse.Namespace) -> int:
     except PlanError as exc:
         return _error(str(exc))
     if args.path:
-        if not Path(args.path).is_file():
-            return _error(f"{args.path}: no such file" if not Path(args.path).exists() else f"{args.path}: not a file")
+        if not lexists(Path(args.path)) or is_directory(Path(args.path)):
+            return _error(f"{args.path}: no such file" if not lexists(Path(args.path)) else f"{args.path}: not a file")
         loaded = ws.load(Path(args.path), DOCKERFILE)
         df = loaded.doc
         if df is None:

@@ -46,13 +46,12 @@ from flyconf.generate.plan import (
     fix_database_location,
     is_generated,
     key_indent,
-    read_small,
     render_toml,
     set_env,
     wrapper_settings,
 )
 from flyconf.internal import describe, should_raise
-from flyconf.sources.base import display
+from flyconf.sources.base import ReadFailure, display, exists, is_regular_file, lexists, read_text, real_path
 from flyconf.sources.flytoml import FlyToml
 
 if TYPE_CHECKING:
@@ -159,7 +158,7 @@ def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] 
 
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     for item in items:
-        if not Path(item).exists():
+        if not exists(Path(item)):
             raise FileNotFoundError(f"{item}: no such file or directory")
     ws = Workspace()
     ws.config = configuration(config=config)
@@ -167,9 +166,9 @@ def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] 
     directories: dict[Path, list[Path]] = {}
     compose_files: list[Path] = []
     for target in discover(items):
-        if target.kind == FLYTOML and target.path.is_file():
-            directories.setdefault(target.path.parent.resolve(), []).append(target.path)
-        elif target.kind == COMPOSE and target.path.is_file():
+        if target.kind == FLYTOML and is_regular_file(target.path):
+            directories.setdefault(real_path(target.path.parent), []).append(target.path)
+        elif target.kind == COMPOSE and is_regular_file(target.path):
             compose_files.append(target.path)
     edits: dict[Path, PlannedEdit] = {}
     outcomes: list[Outcome] = []
@@ -187,7 +186,7 @@ def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] 
                             "please report it with the files")
             continue
         for edit in planned.edits:
-            key = edit.path.resolve()
+            key = real_path(edit.path)
             if key in edits and edits[key].new != edit.new:  # pragma: no cover - one directory edits a file once
                 raise PlanError(f"{display(edit.path)} would be edited twice, differently")
             edits.setdefault(key, edit)
@@ -207,7 +206,7 @@ def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] 
                             "report it with the files")
         else:
             for change in composed.changes:
-                edits.setdefault(change.path.resolve(), change)
+                edits.setdefault(real_path(change.path), change)
             notes.extend(composed.done)
             declined.extend(composed.skipped)
     return FixPlan(tuple(edits.values()), tuple(outcomes), tuple(notes), tuple(left), tuple(declined))
@@ -259,7 +258,7 @@ def fixable_findings(app: App, ws: Workspace) -> frozenset[FindingRef]:
     marks exactly these `[*]`. Planned once per directory and lint run."""
     if app.flytoml is None or app.flytoml.fs_path is None:
         return frozenset()  # a Dockerfile alone, or text without a file: fix edits a fly.toml on disk
-    directory = app.flytoml.fs_path.parent.resolve()
+    directory = real_path(app.flytoml.fs_path.parent)
     cache = _MARKS.setdefault(ws, {})
     if directory not in cache:
         planned = plan_directory(_configs(directory, [app.flytoml.fs_path], ws), ws, render=False,
@@ -307,11 +306,11 @@ def _configs(directory: Path, named: Sequence[Path], ws: Workspace) -> list[_Con
     beside them), fly.toml first: the wrapper's defaults come from the first."""
     from flyconf.assemble import app_for
 
-    paths = {p.resolve(): p for p in named}
+    paths = {real_path(p): p for p in named}
     try:
         for entry in sorted(directory.iterdir()):
-            if entry.is_file() and kind_of(entry.name, explicit=False) == FLYTOML:
-                paths.setdefault(entry.resolve(), entry)
+            if is_regular_file(entry) and kind_of(entry.name, explicit=False) == FLYTOML:
+                paths.setdefault(real_path(entry), entry)
     except OSError:
         pass
     out = []
@@ -332,7 +331,7 @@ def plan_directory(configs: list[_Config], ws: Workspace, *, render: bool, root:
     """
     from flyconf.fileio import write_problem
 
-    planned = _Planned(root=root or (configs[0].path.parent.resolve() if configs else Path.cwd()),
+    planned = _Planned(root=root or (real_path(configs[0].path.parent) if configs else Path.cwd()),
                        allowed=_allowed(ws))
     for config in configs:
         config.blocked = write_problem(config.path, planned.root)
@@ -496,7 +495,7 @@ def _wrapper_changes(configs: list[_Config], movers: list[_Config], render: bool
     problem = write_problem(script_path, root)
     if problem is not None:
         raise PlanError(problem)
-    if (script_path.exists() or script_path.is_symlink()) and not is_generated(script_path):
+    if lexists(script_path) and not is_generated(script_path):
         raise PlanError(f"{DEFAULT_SCRIPT} exists and was not written by flyconf")
     # Who starts through the wrapper: the movers' Dockerfiles, and any Dockerfile of the directory that
     # already does. Every fly.toml that builds one of them shares the wrapper.
@@ -513,7 +512,7 @@ def _wrapper_changes(configs: list[_Config], movers: list[_Config], render: bool
         app = config.now
         if app.dockerfile is None or app.dockerfile.fs_path is None:
             continue
-        key = app.dockerfile.fs_path.resolve()
+        key = real_path(app.dockerfile.fs_path)
         try:
             edit = add_entrypoint(app.dockerfile, script=DEFAULT_SCRIPT, target=app.build_target,
                                   first=user is not None)
@@ -552,7 +551,12 @@ def _wrapper_changes(configs: list[_Config], movers: list[_Config], render: bool
         from flyconf.generate.entrypoint import render_entrypoint
 
         script = render_entrypoint(_options(defaults, first.command, user))
-        old = read_small(script_path) if script_path.exists() else None
+        old = None
+        if lexists(script_path):
+            read = read_text(script_path)
+            if isinstance(read, ReadFailure):
+                raise PlanError(f"{DEFAULT_SCRIPT}: {read.message}")
+            old = read
         if old != script:
             changes.append(FileChange(script_path, old, script, mode=0o755, why="start-up wrapper", root=root))
     for key, text in edits.items():

@@ -192,18 +192,15 @@ _LIST = (
 PRESETS: dict[str, Preset] = {p.name: p for p in _LIST}
 PRESETS["ecto"] = PRESETS["phoenix"]
 
-# Files larger than this are not manifests; do not read them whole.
-_MAX_BYTES = 2 * 1024 * 1024
-
 
 def _read(path: Path) -> str | None:
     """The text of a regular file, or None.  Never follows into devices or huge files."""
-    try:
-        if not path.is_file() or path.stat().st_size > _MAX_BYTES:
-            return None
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
+    from flyconf.sources.base import ReadFailure, inside, read_bytes, real_path
+
+    if not inside(path, real_path(path.parent)):
+        return None  # a manifest that links out of the app's directory is not the app's
+    data = read_bytes(path)
+    return None if isinstance(data, ReadFailure) else data.decode("utf-8", errors="replace")
 
 
 def _json_names(path: Path, sections: tuple[str, ...]) -> set[str]:
@@ -361,7 +358,7 @@ def detect_preset(app_dir: Path) -> tuple[Preset, str] | None:
         if _FLASK_MIGRATE.search(text):
             return PRESETS["flask-migrate"], f"{file_name} requires Flask-Migrate"
 
-    if (app_dir / "alembic.ini").is_file():
+    if _read(app_dir / "alembic.ini") is not None:
         return PRESETS["alembic"], "alembic.ini exists"
 
     if "laravel/framework" in _composer_requires(app_dir):

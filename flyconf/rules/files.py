@@ -9,8 +9,17 @@ IO_ERROR = declare(
     "A file could not be read.",
     """
     flyconf could not read a file it was asked to lint: it does not exist, is a
-    directory, is not readable, or is too large to be a configuration file.
-    Nothing else is checked in that file.
+    directory, is not readable, is not a regular file (a FIFO, a device or a
+    socket, which a linter must not wait on or read without end), is a loop of
+    symbolic links, or is too large to be a configuration file. Nothing else is
+    checked in that file.
+
+    A file that fly.toml or a Dockerfile leads to is read only inside the
+    project: the git repository that holds the fly.toml (its directory when it
+    is in none), and for start scripts and app configuration, the build context.
+    A `[build] dockerfile` or a symbolic link that leads out of it (`../../.netrc`,
+    a link to `/etc/shadow`) is reported here and not read, so that no line of
+    it ends up in a CI log.
     """,
     bad=(
         "==> deploy/fly.production.toml <==\n"

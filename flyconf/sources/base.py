@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import bisect
+import errno
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +104,9 @@ class Document:
     display_path: str
     text: str
     fs_path: Path | None = None
+    # Whether reporters may show this file's lines: False for a file read as a kind its name does not
+    # say (`[build] dockerfile = ".netrc"`), whose text may be anything, a secret included.
+    quotable: bool = field(default=True, compare=False, repr=False)
     lines: list[str] = field(init=False, repr=False)  # split_lines(text): line n is lines[n - 1]
     _index: LineIndex | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -204,16 +209,41 @@ def _byte_position(data: bytes, offset: int) -> tuple[int, int]:
     return line, col
 
 
-def read_bytes(path: Path) -> bytes | ReadFailure:
-    """Read a file, turning every OS error into a message a user can act on."""
+def read_bytes(path: Path, *, head: int | None = None) -> bytes | ReadFailure:
+    """Read a file, turning every OS error into a message a user can act on.
+
+    The one way flyconf reads a file it lints or follows. Only a regular file is read: a FIFO would
+    block and a device (`/dev/zero`) never ends, so the path is stat'ed before it is opened and the
+    opened descriptor again (the file may be swapped in between). The open never blocks (O_NONBLOCK)
+    nor adopts a terminal (O_NOCTTY). At most :data:`MAX_BYTES` are read: a larger file is refused,
+    even one that grows while it is read. With ``head``, only the first ``head`` bytes are wanted
+    (a shebang, a header), whatever the file's size.
+    """
+    limit = MAX_BYTES if head is None else head
     try:
-        if path.is_dir():
-            return ReadFailure("io-error", f"{path} is a directory, not a file")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return ReadFailure("io-error", f"file is too large to be a configuration file ({size} bytes)")
-        with open(path, "rb") as fh:
-            return fh.read(MAX_BYTES + 1)
+        refused = _not_regular(os.stat(path).st_mode)
+        if refused is not None:
+            return ReadFailure("io-error", refused)
+        fd = os.open(path, os.O_RDONLY | _OPEN_FLAGS)
+        try:
+            st = os.fstat(fd)
+            refused = _not_regular(st.st_mode)
+            if refused is not None:
+                return ReadFailure("io-error", refused)
+            if head is None and st.st_size > MAX_BYTES:
+                return ReadFailure("io-error", _too_large(st.st_size))
+            chunks: list[bytes] = []
+            size = 0
+            while size <= limit:
+                chunk = os.read(fd, min(1 << 16, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            os.close(fd)
+    except ValueError:  # a NUL character in the path: no such file can exist
+        return ReadFailure("io-error", "file not found (the path contains a NUL character)")
     except FileNotFoundError:
         return ReadFailure("io-error", "file not found")
     except PermissionError:
@@ -221,7 +251,111 @@ def read_bytes(path: Path) -> bytes | ReadFailure:
     except IsADirectoryError:
         return ReadFailure("io-error", "is a directory, not a file")
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return ReadFailure("io-error", "a symbolic link loop: the file cannot be read")
         return ReadFailure("io-error", f"cannot read file: {exc.strerror or exc}")
+    data = b"".join(chunks)
+    if head is not None:
+        return data[:head]
+    if len(data) > MAX_BYTES:
+        return ReadFailure("io-error", _too_large(len(data)))
+    return data
+
+
+# O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOCTTY: a terminal never becomes ours.
+_OPEN_FLAGS = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _not_regular(mode: int) -> str | None:
+    """Why a file of this mode is not read, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+    return f"not a regular file ({kind}): not read"
+
+
+def _too_large(size: int) -> str:
+    return f"file is too large to be a configuration file ({size} bytes or more; the limit is {MAX_BYTES})"
+
+
+def too_large(size: int) -> ReadFailure:
+    """The failure of text over the size limit (standard input, which is not read past it)."""
+    return ReadFailure("io-error", _too_large(size))
+
+
+def read_text(path: Path) -> str | ReadFailure:
+    """:func:`read_bytes` then :func:`decode`."""
+    data = read_bytes(path)
+    return data if isinstance(data, ReadFailure) else decode(data)
+
+
+def is_regular_file(path: Path) -> bool:
+    """Whether ``path`` is (or links to) a regular file; False, never an exception, for a NUL in the path,
+    a symbolic link loop or a directory that cannot be searched."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def is_directory(path: Path) -> bool:
+    """``path.is_dir()`` that never raises."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def exists(path: Path) -> bool:
+    """``path.exists()`` that never raises (a NUL in the path, a loop, a directory that cannot be searched)."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def lexists(path: Path) -> bool:
+    """Whether anything is at ``path``, a broken or looping symbolic link included; never raises."""
+    try:
+        os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def real_path(path: Path) -> Path:
+    """Where ``path`` really is (symbolic links followed as far as they go), never raising.
+
+    Path.resolve raises on a loop of links (RuntimeError before Python 3.13); a NUL in the path
+    cannot name a file: the path is then made absolute and cleaned lexically, which is good enough
+    for a key or a containment check of a file that cannot be read anyway.
+    """
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return Path(os.path.normpath(os.path.abspath(path)))
+
+
+def project_root(directory: Path) -> Path:
+    """The directory tree flyconf reads in for a file in ``directory``: the git work tree that holds it
+    (a directory with `.git`), or else ``directory`` itself. Files followed from a fly.toml or a
+    Dockerfile (the Dockerfile `[build] dockerfile` names, scripts, app configuration) are read only
+    when their real path is inside it."""
+    real = real_path(directory)
+    for candidate in (real, *real.parents):
+        if exists(candidate / ".git"):
+            return candidate
+    return real
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether the real path of ``path`` (links followed) is ``root`` or below it (``root`` already real)."""
+    real = real_path(path)
+    return real == root or root in real.parents
 
 
 def display(path: Path) -> str:

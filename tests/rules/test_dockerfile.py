@@ -94,6 +94,7 @@ def test_leading_slash_is_relative_to_flytoml(tmp_path):
 def test_dotdot_and_dot_are_cleaned_like_go(tmp_path):
     app = tmp_path / "app"
     app.mkdir()
+    (tmp_path / ".git").mkdir()  # a repository: `../shared` is in the project (tests/test_reads.py for outside)
     (tmp_path / "shared").mkdir()
     (tmp_path / "shared" / "Dockerfile").write_text("FROM node:20\nCMD npm start\n")
     (app / "fly.toml").write_text('app = "x"\n[build]\n  dockerfile = "./../shared/./Dockerfile"\n')
