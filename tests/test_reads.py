@@ -175,13 +175,15 @@ def test_fix_and_generate_do_not_read_a_special_entrypoint(tmp_path: Path, speci
         os.mkfifo(wrapper)
     proc = flyconf("fix", cwd=app)
     assert (proc.returncode, "internal error" in proc.stderr) == (1, False), proc.stderr
-    assert "release_command not moved: bin/fly-entrypoint exists and was not written by flyconf" in proc.stderr
+    # fix declines before reading it: the link leads out of the project, the FIFO is not a regular file
+    why = (f"is outside the project directory {app} (it resolves to /dev/zero, through a symbolic link)"
+           if special == "zero" else "is not a regular file")
+    assert f"release_command not moved: bin/fly-entrypoint {why}" in proc.stderr
     if special == "zero":
         return  # generate reads it as fix does: once is enough for a device
     proc = flyconf("generate", "entrypoint", "--preset", "rails", cwd=app)
     assert proc.returncode == 2
-    assert proc.stderr == ("flyconf: error: bin/fly-entrypoint exists and was not written by flyconf; "
-                           "use --force to replace it\n")
+    assert proc.stderr == "flyconf: error: bin/fly-entrypoint is not a regular file; not written\n"
 
 
 def test_a_special_or_huge_litefs_yml_is_not_read(tmp_path: Path):

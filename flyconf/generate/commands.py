@@ -43,7 +43,8 @@ def _root(target: Path, directory: Path | None, *, named: bool) -> Path:
 
 
 def _load_app(config: str | None):  # type: ignore[no-untyped-def]
-    """The App of --config (or ./fly.toml), or an App without fly.toml; a message on failure."""
+    """The App of --config (or ./fly.toml), or an App without fly.toml, with the workspace and the findings of
+    assembling it (why its Dockerfile was not read, say); a message on failure."""
     from flyconf.app import App
     from flyconf.assemble import app_for
 
@@ -55,13 +56,13 @@ def _load_app(config: str | None):  # type: ignore[no-untyped-def]
         if config:
             raise PlanError(f"{config}: no such file or directory" if not lexists(Path(config))
                             else f"{config}: no fly.toml there")
-        return App(None, directory=Path.cwd()), ws
+        return App(None, directory=Path.cwd()), ws, []
     loaded = ws.load(path, FLYTOML)
     if not isinstance(loaded.doc, FlyToml):
         first = loaded.findings[0]
         raise PlanError(f"{first.path}:{first.line}:{first.column}: {first.message}")
-    app, _ = app_for(loaded.doc, path, ws)
-    return app, ws
+    app, found = app_for(loaded.doc, path, ws)
+    return app, ws, found
 
 
 def _entrypoint(args: argparse.Namespace) -> int:
@@ -74,7 +75,7 @@ def _entrypoint(args: argparse.Namespace) -> int:
             print(f"{name:<{width}}  {preset.command}\n{'':<{width}}  {preset.description}")
         return EXIT_OK
     try:
-        app, _ws = _load_app(args.config)
+        app, _ws, _found = _load_app(args.config)
     except PlanError as exc:
         return _error(str(exc))
     preset_name = None
@@ -138,7 +139,7 @@ def _dockerfile(args: argparse.Namespace) -> int:
     from flyconf.generate.dockerfile_edit import EditError, add_entrypoint
 
     try:
-        app, ws = _load_app(args.config)
+        app, ws, found = _load_app(args.config)
     except PlanError as exc:
         return _error(str(exc))
     if args.path:
@@ -152,6 +153,9 @@ def _dockerfile(args: argparse.Namespace) -> int:
     else:
         df = app.dockerfile
         if df is None:
+            unread = next((d for d in found if d.code == "FC001"), None)  # it exists but was not read: say why
+            if unread is not None:
+                return _error(f"{unread.path}:{unread.line}:{unread.column}: {unread.message}")
             return _error("no Dockerfile: pass its path, or run in the directory of fly.toml")
     from flyconf.generate.plan import dropped_user, unified_diff
 
