@@ -7,6 +7,7 @@ system), ``test_fix_real_apps.py`` (``flyconf fix`` on the corpus apps it has so
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -17,10 +18,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from tests.conftest import CORPUS, PEER, REPO
 
@@ -33,10 +34,15 @@ FUZZ_EXAMPLES = int(os.environ.get("FLYCONF_FUZZ_EXAMPLES", "0") or 0)
 
 
 def examples(ci: int) -> settings:
-    """Hypothesis settings for a property: ``ci`` examples in CI, ``FLYCONF_FUZZ_EXAMPLES`` when that is set."""
+    """Hypothesis settings for a property: ``ci`` examples in CI, ``FLYCONF_FUZZ_EXAMPLES`` when that is set.
+
+    CI does not shrink a failing example (the xfail cases would spend most of the suite's time on it): the
+    failure it prints is reproducible as it is, and the long run shrinks.
+    """
     long_run = FUZZ_EXAMPLES > 0
     return settings(
         max_examples=FUZZ_EXAMPLES if long_run else ci,
+        phases=tuple(Phase) if long_run else (Phase.explicit, Phase.reuse, Phase.generate),
         deadline=None,
         derandomize=not long_run,
         database=None,
@@ -97,17 +103,13 @@ class Outcome:
     err: str
 
 
-class _Stdin(io.TextIOWrapper):
-    pass
-
-
 def cli(argv: Sequence[str], stdin: bytes = b"") -> Outcome:
     """``flyconf.cli.main(argv)`` in this process, with its own standard streams."""
     from flyconf.cli import main
 
     saved = sys.stdin, sys.stdout, sys.stderr
     out, err = io.StringIO(), io.StringIO()
-    sys.stdin, sys.stdout, sys.stderr = _Stdin(io.BytesIO(stdin), encoding="utf-8"), out, err
+    sys.stdin, sys.stdout, sys.stderr = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"), out, err
     try:
         try:
             code = main(list(argv))
@@ -116,6 +118,17 @@ def cli(argv: Sequence[str], stdin: bytes = b"") -> Outcome:
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
     return Outcome(code, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def inside(directory: Path) -> Iterator[None]:
+    """Run the block in ``directory`` (the command line and reports use paths relative to it)."""
+    cwd = os.getcwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
 
 
 MEMORY_LIMIT = 1536 * 1024 * 1024

@@ -10,11 +10,10 @@ are kept; and a derived app ends up as the app as committed does, but for its li
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 
@@ -23,7 +22,7 @@ from flyconf.lint import run
 from flyconf.sources.base import ReadFailure
 from flyconf.sources.dockerfile import parse_dockerfile
 from tests.conftest import CORPUS, needs_shared
-from tests.hostile.helpers import Entry, check_outcome, cli, copy_app, snapshot
+from tests.hostile.helpers import Entry, check_outcome, cli, copy_app, inside, snapshot
 
 # The corpus apps in which `flyconf lint` marks a finding [*] (test_the_list_is_every_fixable_app keeps it true).
 FIXABLE_APPS = (
@@ -43,16 +42,6 @@ else:
 
 BOM = b"\xef\xbb\xbf"
 pytestmark = needs_shared(CORPUS)
-
-
-@contextlib.contextmanager
-def inside(directory: Path) -> Iterator[None]:
-    cwd = os.getcwd()
-    os.chdir(directory)
-    try:
-        yield
-    finally:
-        os.chdir(cwd)
 
 
 def _is_flytoml(name: str) -> bool:

@@ -11,12 +11,9 @@ CI runs a fixed, bounded set of examples. A long run (see tests/hostile/helpers.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
-import os
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from hypothesis import given
@@ -35,6 +32,7 @@ from tests.hostile.helpers import (
     corpus_of,
     examples,
     findings_of,
+    inside,
     text_of,
     validate_sarif,
 )
@@ -226,16 +224,6 @@ def test_every_schema_key_is_generated() -> None:
 
 # -- the command line ------------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _inside(directory: Path) -> Iterator[None]:
-    cwd = os.getcwd()
-    os.chdir(directory)
-    try:
-        yield
-    finally:
-        os.chdir(cwd)
-
-
 def _apps() -> list[str]:
     return sorted({f.path.parts[0] for f in corpus_files() if f.kind == "fly-toml"})
 
@@ -266,7 +254,7 @@ def test_cli_on_mutated_corpus_apps(tmp_path_factory: pytest.TempPathFactory, da
         (directory / rel).parent.mkdir(parents=True, exist_ok=True)
         (directory / rel).write_bytes(raw)
         files[str(rel)] = text_of(raw)
-    with _inside(directory):
+    with inside(directory):
         _check_run(["lint", "--isolated", "--format", fmt, "."], fmt, files)
 
 
@@ -290,7 +278,7 @@ def test_cli_on_standard_input(tmp_path_factory: pytest.TempPathFactory, fly: st
     (directory / "Dockerfile").write_text(dockerfile)
     (directory / "start.sh").write_text("#!/bin/sh\n" + dockerfile)
     stdin = (fly if name == "fly.toml" else dockerfile).encode("utf-8", "surrogateescape")
-    with _inside(directory):
+    with inside(directory):
         _check_run(["lint", "--isolated", "--format", fmt, "--stdin-filename", name], fmt,
                    {"fly.toml": fly, "Dockerfile": dockerfile}, stdin)
 
@@ -307,7 +295,7 @@ def test_sarif_of_mutated_corpus_apps_validates(tmp_path_factory: pytest.TempPat
             (directory / Path(*f.path.parts[1:])).parent.mkdir(parents=True, exist_ok=True)
             raw = data.draw(mutated_file(f)) if f.kind == "fly-toml" else _data(f.path)
             (directory / Path(*f.path.parts[1:])).write_bytes(raw)
-    with _inside(directory):
+    with inside(directory):
         outcome = cli(["lint", "--isolated", "--format", "sarif", "."])
     assert outcome.code in (0, 1, 2)
     validate_sarif(outcome.out)
