@@ -184,6 +184,23 @@ def test_random_bytes(name: str, data: bytes) -> None:
     assert_inside(lint_bytes(data, name), {name: text_of(data)})
 
 
+# Minimal failures the long run found on main (5,000 examples a property); kept as cases of their own.
+FOUND = [
+    ("fly.toml", b"'\x0b\x01"),  # a TOML syntax error placed on line 2 of a 1-line file (\v split the line)
+    ("fly.toml", b"'\r\r x\napp = \"x\"\n"),  # line 4 of a 3-line file (\r split lines)
+    ("compose.yaml", b"\r\xe1\x80\x80"),  # line 2 of a 1-line file
+    ("Dockerfile", b"FROM node:20\n\x0c# flyconf: noqa\n"),  # a suppression comment placed after \f, on line 3
+]
+
+
+@pytest.mark.xfail(strict=True, reason=LINE_MODEL)
+@pytest.mark.parametrize(("name", "data"), FOUND)
+def test_found_by_fuzzing(name: str, data: bytes) -> None:
+    found = lint_bytes(data, name)
+    assert found
+    assert_inside(found, {name: text_of(data)})
+
+
 @needs_shared(CORPUS)
 @pytest.mark.parametrize("kind", ["fly-toml", "dockerfile", "compose"])
 @examples(150)
