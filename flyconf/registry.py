@@ -20,6 +20,19 @@ _CODE = re.compile(r"^FC\d{3}$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
+
+# A message or hint quotes the files (a command, a value): a 2 MB command must not become a 2 MB finding, in
+# every output format, for each finding that quotes it.
+MAX_TEXT = 1000
+
+
+def bounded(text: str) -> str:
+    """``text`` cut to :data:`MAX_TEXT` characters, saying how much was left out."""
+    if len(text) <= MAX_TEXT:
+        return text
+    return f"{text[:MAX_TEXT]}… ({len(text) - MAX_TEXT} more characters)"
+
+
 @dataclass(frozen=True)
 class Rule:
     """Metadata of one rule. ``code`` and ``name`` are a public interface: never change them."""
@@ -79,6 +92,7 @@ class Rule:
         ``fixable`` defaults to the rule's; a rule with a fix passes False where its fix does not apply.
         """
         span = doc.span_of(where)
+        message, hint = bounded(message), bounded(hint) if hint is not None else None
         return Diagnostic(
             path=doc.display_path,
             line=span.line,

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Sequence
 
 from flyconf.diagnostics import Diagnostic, Severity
+from flyconf.report.escape import visible
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def _data(text: str) -> str:
+    # Controls (an escape sequence in a key) are shown escaped, as in the text output: the log is a terminal.
+    text = visible(text)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -93,13 +93,6 @@ def _symlinked_dockerfile(app: Path) -> None:
 VARIANTS: dict[str, Callable[[Path], None] | None] = {
     "as-committed": None, "crlf": _crlf, "bom": _bom, "mode-0640": _mode, "dockerfile-symlink": _symlinked_dockerfile,
 }
-# What fails today: fix drops a UTF-8 BOM, and writes a regular file over a symlinked Dockerfile.
-KEEP_BOM = "issue 13: fix keeps a file's BOM (writes: keep what the file was)"
-KEEP_LINK = "issue 13: fix keeps a symlinked file a symlink (writes to its target inside the project)"
-XFAIL: dict[tuple[str, str], str] = {
-    **{(app, "bom"): KEEP_BOM for app in FIXABLE_APPS},
-    ("fly-apps__actioncable-tester", "dockerfile-symlink"): KEEP_LINK,
-}
 
 
 def _normal(data: bytes) -> bytes:
@@ -197,9 +190,8 @@ def committed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, E
 
 
 def _params() -> list[object]:
-    return [pytest.param(app, variant, id=f"{app}-{variant}",
-                         marks=[pytest.mark.xfail(strict=True, reason=XFAIL[app, variant])] if (app, variant) in XFAIL
-                         else []) for app in FIXABLE_APPS for variant in VARIANTS]
+    # Before issue 13's fixes, fix dropped a UTF-8 BOM and wrote a regular file over a symlinked Dockerfile.
+    return [pytest.param(app, variant, id=f"{app}-{variant}") for app in FIXABLE_APPS for variant in VARIANTS]
 
 
 @pytest.mark.parametrize(("name", "variant"), _params())
