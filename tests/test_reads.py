@@ -275,6 +275,15 @@ def test_a_dockerfile_elsewhere_in_the_repository_is_read(tmp_path: Path):
     assert [f[:4] for f in lint_json("apps/web/fly.toml", cwd=tmp_path)] == [("Dockerfile", 3, 1, "FC701")]
 
 
+def test_the_working_directory_holding_the_app_is_the_project(tmp_path: Path):
+    # No git work tree (a tarball, the corpus): run at the top of a monorepo, its apps' `../Dockerfile` is linted;
+    # run in the app's own directory, the Dockerfile above it is outside the project and not read.
+    write(tmp_path, {"Dockerfile": "FROM alpine\nNOPE\n",
+                     "web/fly.toml": 'app = "x"\n[build]\ndockerfile = "../Dockerfile"\n'})
+    assert [f[:4] for f in lint_json(".", cwd=tmp_path)] == [("Dockerfile", 2, 1, "FC701")]
+    assert [f[:4] for f in lint_json("fly.toml", cwd=tmp_path / "web")] == [("fly.toml", 3, 14, "FC001")]
+
+
 def test_a_start_script_linking_out_of_the_build_context_is_not_read(tmp_path: Path):
     dockerfile = 'FROM node:20\nWORKDIR /app\nCOPY start.sh /app/start.sh\nCMD ["/app/start.sh"]\n'
     script = "#!/bin/sh\nnode server.js\n"

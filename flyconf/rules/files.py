@@ -15,8 +15,10 @@ IO_ERROR = declare(
     checked in that file.
 
     A file that fly.toml or a Dockerfile leads to is read only inside the
-    project: the git repository that holds the fly.toml (its directory when it
-    is in none), and for start scripts and app configuration, the build context.
+    project: the git repository that holds the fly.toml, or the working
+    directory when it holds the fly.toml (never `/` or the home directory), or
+    else the fly.toml's directory; for start scripts and app configuration, the
+    build context.
     A `[build] dockerfile` or a symbolic link that leads out of it (`../../.netrc`,
     a link to `/etc/shadow`) is reported here and not read, so that no line of
     it ends up in a CI log.

@@ -341,15 +341,28 @@ def real_path(path: Path) -> Path:
 
 
 def project_root(directory: Path) -> Path:
-    """The directory tree flyconf reads in for a file in ``directory``: the git work tree that holds it
-    (a directory with `.git`), or else ``directory`` itself. Files followed from a fly.toml or a
-    Dockerfile (the Dockerfile `[build] dockerfile` names, scripts, app configuration) are read only
-    when their real path is inside it."""
+    """The directory tree flyconf reads in for a file in ``directory``: the outermost of the git work tree that
+    holds it (a directory with `.git`) and the working directory, when it holds it (`flyconf lint .` at the top
+    of a monorepo whose apps name `../Dockerfile`, pre-commit at the top of the repository), or else
+    ``directory`` itself. The file system's root and the home directory never count as a working directory
+    here. Files followed from a fly.toml or a Dockerfile (the Dockerfile `[build] dockerfile` names, scripts,
+    app configuration) are read only when their real path is inside it."""
     real = real_path(directory)
+    root = real
     for candidate in (real, *real.parents):
         if exists(candidate / ".git"):
-            return candidate
-    return real
+            root = candidate
+            break
+    try:
+        cwd = real_path(Path.cwd())
+        home: Path | None = real_path(Path.home())
+    except OSError:  # the working directory was removed
+        return root
+    except RuntimeError:  # no home directory
+        home = None
+    if cwd in root.parents and cwd != Path(cwd.anchor) and cwd != home:
+        return cwd
+    return root
 
 
 def inside(path: Path, root: Path) -> bool:
