@@ -27,10 +27,12 @@ MAX_TEXT = 1000
 
 
 def bounded(text: str) -> str:
-    """``text`` cut to :data:`MAX_TEXT` characters, saying how much was left out."""
+    """``text`` cut to about :data:`MAX_TEXT` characters, saying how much was left out: the middle goes, since a
+    message usually ends with why (`... 999…999: value out of range`)."""
     if len(text) <= MAX_TEXT:
         return text
-    return f"{text[:MAX_TEXT]}… ({len(text) - MAX_TEXT} more characters)"
+    head, tail = MAX_TEXT * 2 // 3, MAX_TEXT // 3
+    return f"{text[:head]}… ({len(text) - head - tail} characters left out) …{text[-tail:]}"
 
 
 @dataclass(frozen=True)
