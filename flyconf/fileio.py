@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["UnsafeWrite", "Write", "WriteError", "project_root", "project_roots", "write_atomic", "write_files",
+__all__ = ["UnsafeWrite", "Write", "WriteError", "write_root", "write_roots", "write_atomic", "write_files",
            "write_problem"]
 
 BOM = b"\xef\xbb\xbf"
@@ -52,8 +52,11 @@ class Write:
     mode: int | None = None
 
 
-def project_roots(paths: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...]:
-    """The project directories a command was pointed at: each directory named, or the directory of each file."""
+def write_roots(paths: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...]:
+    """The project directories a command was pointed at: each directory named, or the directory of each file.
+
+    Writes stay inside these (fix and generate change only what they were pointed at); reads may go wider, to
+    the repository (:func:`flyconf.sources.base.project_root`)."""
     out = []
     for item in paths:
         path = Path(item)
@@ -64,9 +67,9 @@ def project_roots(paths: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def project_root(path: str | os.PathLike[str], roots: Sequence[Path] = ()) -> Path:
-    """The project directory of the file at ``path``: the deepest of ``roots`` that holds it, else the file's own
-    directory."""
+def write_root(path: str | os.PathLike[str], roots: Sequence[Path] = ()) -> Path:
+    """The directory a write to the file at ``path`` must stay in: the deepest of ``roots`` that holds it, else
+    the file's own directory."""
     try:
         here = Path(path).parent.resolve()
     except (OSError, RuntimeError, ValueError):

@@ -206,9 +206,9 @@ def run(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], select
     report = Report()
     ws = Workspace()
     ws.config = conf  # fix's `[*]` plan obeys the same selection and suppressions
-    from flyconf.fileio import project_roots
+    from flyconf.fileio import write_roots
 
-    ws.roots = project_roots(paths)  # and writes only where `flyconf fix` pointed at the same paths would
+    ws.roots = write_roots(paths)  # and writes only where `flyconf fix` pointed at the same paths would
     found: list[Diagnostic] = []
     walk_notes: list[Skipped] = []
     named = {Path(p) for p in paths}

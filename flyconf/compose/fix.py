@@ -64,7 +64,7 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", units: Sequence[A
     """
     plan = ComposePlan()
     from flyconf.compose.lint import load_units
-    from flyconf.fileio import project_root, write_problem
+    from flyconf.fileio import write_problem, write_root
     from flyconf.generate.plan import FileChange
     from flyconf.rules.compose import COMPOSE_NOT_ON_VOLUME, COMPOSE_READ_ONLY, sqlite_verdicts
     from flyconf.suppress import apply
@@ -101,7 +101,7 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", units: Sequence[A
             doc = service.at.doc
             if doc.fs_path is None:
                 continue
-            problem = write_problem(doc.fs_path, project_root(doc.fs_path, ws.roots))
+            problem = write_problem(doc.fs_path, write_root(doc.fs_path, ws.roots))
             if problem is not None:
                 plan.skipped.append(f"{shown}: {v.db.path} not moved onto a volume: {problem}")
                 continue
@@ -124,7 +124,7 @@ def plan_compose_fixes(paths: Sequence[Path], ws: "Workspace", units: Sequence[A
             continue
         if new == doc.text:
             continue
-        plan.changes.append(FileChange(path, doc.text, new, why="Compose file", root=project_root(path, ws.roots)))
+        plan.changes.append(FileChange(path, doc.text, new, why="Compose file", root=write_root(path, ws.roots)))
         plan.fixed.update(e.finding for e in items)
         for e in items:
             declared = ", declared under top-level `volumes`" if e.declare else ""

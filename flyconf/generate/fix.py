@@ -153,7 +153,7 @@ def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] 
     changed only inside the directories named (or the directory of a fly.toml named): a change to a file outside,
     or reached through a symlink out of it, is declined. Raises FileNotFoundError for a path that does not exist.
     """
-    from flyconf.fileio import project_roots
+    from flyconf.fileio import write_roots
     from flyconf.lint import configuration
 
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
@@ -162,7 +162,7 @@ def plan_fixes(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] 
             raise FileNotFoundError(f"{item}: no such file or directory")
     ws = Workspace()
     ws.config = configuration(config=config)
-    ws.roots = project_roots(items)
+    ws.roots = write_roots(items)
     directories: dict[Path, list[Path]] = {}
     compose_files: list[Path] = []
     for target in discover(items):
@@ -223,9 +223,9 @@ def apply(plan: Sequence[PlannedEdit]) -> list[Path]:
 
 def _root(directory: Path, ws: Workspace) -> Path:
     """The project directory of the fly.toml files in ``directory``: where fix may write."""
-    from flyconf.fileio import project_root
+    from flyconf.fileio import write_root
 
-    return project_root(directory / "fly.toml", ws.roots)
+    return write_root(directory / "fly.toml", ws.roots)
 
 
 def _allowed(ws: Workspace) -> Callable[[FindingRef], bool]:
