@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shlex
 import signal
 import subprocess
@@ -27,9 +26,9 @@ from flyconf.lint import lint_text
 from flyconf.sources.dockersyntax import DockerfileSyntaxError, parse_instructions
 from tests.buildkit_oracle import WrapperCannotSay, buildkit_instructions, buildkit_outcome, needs_buildkit
 from tests.conftest import REPO
+from tests.hostile.helpers import limit_memory  # the address-space limit every hostile case runs under
 
 SECONDS = 30  # for each case
-MEMORY = 1_500_000_000  # bytes of address space, for the child process
 
 
 # The heavy cases, by test name: each sets ``result``. They run in one child process (one start-up for
@@ -67,16 +66,12 @@ print(json.dumps(out))
 """.replace("SECONDS", str(SECONDS))
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
-
-
 @pytest.fixture(scope="module")
 def heavy() -> dict[str, dict[str, object]]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     cases = {name: textwrap.dedent(code) for name, code in HEAVY.items()}
     proc = subprocess.run([sys.executable, "-c", CHILD], input=json.dumps(cases), capture_output=True, text=True,
-                          timeout=SECONDS * len(cases) + 30, preexec_fn=_limit_memory, env=env)
+                          timeout=SECONDS * len(cases) + 30, preexec_fn=limit_memory, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     found: dict[str, dict[str, object]] = json.loads(proc.stdout)
     return found

@@ -18,48 +18,26 @@ from flyconf.lint import run
 from flyconf.sources import base
 from flyconf.sources.base import ReadFailure, read_bytes
 from tests.conftest import REPO
+from tests.hostile.helpers import cli as in_process
+from tests.hostile.helpers import flyconf, inside, limit_memory
 
 APPS = REPO / "tests" / "fixtures" / "apps"
 MOUNT = "[[mounts]]\nsource = 'data'\ndestination = '/data'\n"
 SECRET = "ghp_Zq7TopSecretTokenXk42"  # a token a CI log must never show
 
 
-def _limit() -> None:
-    import resource
-
-    gib = 1536 * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (gib, gib))
-
-
-def flyconf(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "flyconf", *args], cwd=cwd, capture_output=True, text=True,
-                          env=env, timeout=30, preexec_fn=_limit)
-
-
 def findings(*args: str, cwd: Path) -> list[tuple[str, int, int, str, str]]:
     """`lint --format json` in a subprocess: for files that could hang or exhaust memory."""
-    proc = flyconf("lint", "--format", "json", *args, cwd=cwd)
-    assert "internal error" not in proc.stderr, proc.stderr
-    return [(d["path"], d["line"], d["column"], d["code"], d["message"]) for d in json.loads(proc.stdout)]
+    proc = flyconf(["lint", "--format", "json", *args], cwd)
+    assert "internal error" not in proc.err, proc.err
+    return [(d["path"], d["line"], d["column"], d["code"], d["message"]) for d in json.loads(proc.out)]
 
 
 def cli(*args: str, cwd: Path) -> tuple[int, str, str]:
     """The command line in this process (exit code, stdout, stderr): for files that cannot hang it."""
-    import contextlib
-    import io
-
-    from flyconf.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    here = os.getcwd()
-    os.chdir(cwd)
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(list(args))
-    finally:
-        os.chdir(here)
-    return code, out.getvalue(), err.getvalue()
+    with inside(cwd):
+        o = in_process(args)
+    return o.code, o.out, o.err
 
 
 def lint_json(*args: str, cwd: Path) -> list[tuple[str, int, int, str, str]]:
@@ -173,17 +151,17 @@ def test_fix_and_generate_do_not_read_a_special_entrypoint(tmp_path: Path, speci
         wrapper.symlink_to("/dev/zero")
     else:
         os.mkfifo(wrapper)
-    proc = flyconf("fix", cwd=app)
-    assert (proc.returncode, "internal error" in proc.stderr) == (1, False), proc.stderr
+    proc = flyconf(["fix"], app)
+    assert (proc.code, "internal error" in proc.err) == (1, False), proc.err
     # fix declines before reading it: the link leads out of the project, the FIFO is not a regular file
     why = (f"is outside the project directory {app} (it resolves to /dev/zero, through a symbolic link)"
            if special == "zero" else "is not a regular file")
-    assert f"release_command not moved: bin/fly-entrypoint {why}" in proc.stderr
+    assert f"release_command not moved: bin/fly-entrypoint {why}" in proc.err
     if special == "zero":
         return  # generate reads it as fix does: once is enough for a device
-    proc = flyconf("generate", "entrypoint", "--preset", "rails", cwd=app)
-    assert proc.returncode == 2
-    assert proc.stderr == "flyconf: error: bin/fly-entrypoint is not a regular file; not written\n"
+    proc = flyconf(["generate", "entrypoint", "--preset", "rails"], app)
+    assert proc.code == 2
+    assert proc.err == "flyconf: error: bin/fly-entrypoint is not a regular file; not written\n"
 
 
 def test_a_special_or_huge_litefs_yml_is_not_read(tmp_path: Path):
@@ -198,7 +176,7 @@ def test_a_special_or_huge_litefs_yml_is_not_read(tmp_path: Path):
     assert litefs_findings() == []
     (tmp_path / "litefs.yml").unlink()
     os.mkfifo(tmp_path / "litefs.yml")
-    assert flyconf("lint", ".", cwd=tmp_path).returncode in (0, 1)  # and within the timeout
+    assert flyconf(["lint", "."], tmp_path).code in (0, 1)  # and within the timeout
 
 
 def test_a_fifo_gitignore_does_not_stop_the_walk(tmp_path: Path):
@@ -369,17 +347,17 @@ def test_an_unreadable_directory_is_a_note_on_the_command_line(tmp_path: Path):
     locked = _locked_tree(tmp_path)
     locked.chmod(0)
     try:
-        proc = flyconf("lint", ".", cwd=tmp_path)
+        proc = flyconf(["lint", "."], tmp_path)
     finally:
         locked.chmod(0o755)
-    assert "flyconf: warning: a/locked: cannot read it (Permission denied): skipped" in proc.stderr
-    assert "b/fly.toml:3:17" in proc.stdout
+    assert "flyconf: warning: a/locked: cannot read it (Permission denied): skipped" in proc.err
+    assert "b/fly.toml:3:17" in proc.out
 
 
 def test_standard_input_is_read_up_to_the_limit(tmp_path: Path):
     with open("/dev/zero", "rb") as zero:
         proc = subprocess.run([sys.executable, "-m", "flyconf", "lint", "--format", "json", "-"], cwd=tmp_path,
-                              stdin=zero, capture_output=True, text=True, timeout=30, preexec_fn=_limit,
+                              stdin=zero, capture_output=True, text=True, timeout=30, preexec_fn=limit_memory,
                               env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 1, proc.stderr
     assert [(d["path"], d["line"], d["column"], d["code"], d["message"]) for d in json.loads(proc.stdout)] == [

@@ -24,6 +24,7 @@ from flyconf.generate.entrypoint import EntrypointOptions, render_entrypoint, wr
 from flyconf.generate.fix import apply, plan_fixes
 from flyconf.lint import run
 from tests.conftest import CORPUS, REPO, needs_shared
+from tests.hostile.helpers import flyconf
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -492,12 +493,6 @@ def test_fix_on_real_apps_keeps_crlf_bom_mode_comments_and_is_idempotent(tmp_pat
     assert fixed >= 3  # the corpus has real fixable apps (4 today): the test is not vacuous
 
 
-def _limited() -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (2_000_000_000, 2_000_000_000))
-
-
 @pytest.mark.parametrize("kind", ["dev-zero", "fifo"])
 def test_a_wrapper_that_is_a_device_or_a_fifo_is_never_read(tmp_path: Path, kind: str):
     """bin/fly-entrypoint -> /dev/zero, or a FIFO: fix and generate neither hang nor fill memory reading it; they
@@ -509,15 +504,13 @@ def test_a_wrapper_that_is_a_device_or_a_fifo_is_never_read(tmp_path: Path, kind
         os.mkfifo(wrapper)
     else:
         wrapper.symlink_to("/dev/zero")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     for args, code, message in ((["fix"], 1, "release_command not moved: bin/fly-entrypoint "),
                                 (["generate", "entrypoint", "--preset", "prisma", "--volume", "/data", "--database",
                                   "/data/dev.db"], 2, "flyconf: error: bin/fly-entrypoint ")):
-        proc = subprocess.run([sys.executable, "-m", "flyconf", *args], cwd=app, capture_output=True, text=True,
-                              env=env, timeout=60, preexec_fn=_limited)
-        assert proc.returncode == code, proc.stderr
+        proc = flyconf(args, app)  # in a subprocess with time and memory limits
+        assert proc.code == code, proc.err
         assert message + ("is not a regular file" if kind == "fifo" else "is outside the project directory") \
-            in proc.stderr
+            in proc.err
     assert stat.S_ISFIFO(os.lstat(wrapper).st_mode) if kind == "fifo" else os.readlink(wrapper) == "/dev/zero"
 
 

@@ -143,7 +143,7 @@ MEMORY_LIMIT = 1536 * 1024 * 1024
 OUTPUT_LIMIT = 1024 * 1024
 
 
-def _limit_memory() -> None:
+def limit_memory() -> None:
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
@@ -152,7 +152,7 @@ def _limit_memory() -> None:
 def _limit_memory_and_permissions() -> None:
     """As root, permission bits bind only without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: drop them from the
     bounding set, so that the program run next has them nowhere (an unreadable directory is then unreadable)."""
-    _limit_memory()
+    limit_memory()
     if os.geteuid() == 0:
         import ctypes
 
@@ -177,7 +177,7 @@ def python(args: Sequence[str], cwd: Path, *, timeout: float = 60, stdin: bytes 
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "PYTHONFAULTHANDLER": "1"}
     try:
         done = subprocess.run([sys.executable, *args], cwd=cwd, input=stdin, capture_output=True, timeout=timeout,
-                              env=env, preexec_fn=_limit_memory_and_permissions if as_user else _limit_memory)
+                              env=env, preexec_fn=_limit_memory_and_permissions if as_user else limit_memory)
     except subprocess.TimeoutExpired:
         pytest.fail(f"python {' '.join(args)[:200]} did not finish in {timeout} s")
     return Outcome(done.returncode, done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace"))
