@@ -57,23 +57,18 @@ def write_roots(paths: Sequence[str | os.PathLike[str]]) -> tuple[Path, ...]:
 
     Writes stay inside these (fix and generate change only what they were pointed at); reads may go wider, to
     the repository (:func:`flyconf.sources.base.project_root`)."""
-    out = []
-    for item in paths:
-        path = Path(item)
-        try:
-            out.append((path if path.is_dir() else path.parent).resolve())
-        except (OSError, RuntimeError, ValueError):
-            continue
+    from flyconf.sources.base import is_directory, real_path  # the never-raising checks every reader uses
+
+    out = [real_path(path if is_directory(path) else path.parent) for path in map(Path, paths)]
     return tuple(dict.fromkeys(out))
 
 
 def write_root(path: str | os.PathLike[str], roots: Sequence[Path] = ()) -> Path:
     """The directory a write to the file at ``path`` must stay in: the deepest of ``roots`` that holds it, else
     the file's own directory."""
-    try:
-        here = Path(path).parent.resolve()
-    except (OSError, RuntimeError, ValueError):
-        return Path(path).parent
+    from flyconf.sources.base import real_path
+
+    here = real_path(Path(path).parent)
     holding = [r for r in roots if _inside(str(here), str(r))]
     return max(holding, key=lambda r: len(r.parts)) if holding else here
 
